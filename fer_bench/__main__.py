@@ -1,0 +1,3 @@
+from fer_bench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""The runner's one Keras callback: per-epoch timing, learning rate, divergence, best weights, progress."""
+
+import math
+import time
+
+import keras
+import numpy as np
+
+from fer_bench.faults import fault_point
+
+
+class TrialMonitor(keras.callbacks.Callback):
+    """Works at epoch granularity only, so that Keras never has to sync after each batch."""
+
+    def __init__(self, progress, slug: str, diverge_above: float):
+        super().__init__()
+        self.progress, self.slug = progress, slug
+        self.diverge_above = diverge_above
+        self.divergence: str | None = None
+        self.history: list[dict] = []
+        self.diverged_epoch: int | None = None
+        self.best_epoch: int | None = None
+        self.best_val_accuracy = -math.inf
+        self.best_weights = None
+        self._epoch_start = self._val_start = 0.0
+        self._lr = None
+        self._train_s = 0.0
+        self.fit_started = 0.0
+
+    def on_train_begin(self, logs=None):
+        self.fit_started = time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # The rate used during this epoch; ReduceLROnPlateau changes it only at epoch end.
+        self._lr = float(np.asarray(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+        self._epoch_start = time.time()
+        self._val_start = 0.0
+
+    def on_test_begin(self, logs=None):
+        self._val_start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.time()
+        logs = logs or {}
+        train_s = (self._val_start or now) - self._epoch_start
+        entry = {
+            "epoch": epoch + 1,
+            **{k: _finite_or_none(logs.get(k)) for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+            "lr": self._lr,
+            "time_s": round(now - self._epoch_start, 4),
+            "train_s": round(train_s, 4),
+            "since_fit_start_s": round(now - self.fit_started, 4),
+        }
+        self.history.append(entry)
+        self.progress.end_epoch(epoch + 1, now - self._epoch_start, logs)
+        self.divergence = self._divergence(logs)
+        if self.divergence:
+            self.diverged_epoch = epoch + 1
+            self.model.stop_training = True
+            return
+        val = logs.get("val_accuracy", -math.inf)
+        if val > self.best_val_accuracy:
+            self.best_val_accuracy, self.best_epoch = val, epoch + 1
+            self.best_weights = self.model.get_weights()
+        fault_point("epoch", self.slug)
+
+
+    def _divergence(self, logs: dict) -> str | None:
+        for key in ("loss", "val_loss"):
+            value = logs.get(key, 0.0)
+            if not math.isfinite(value):
+                return f"{key} is {value}"
+            if value > self.diverge_above:
+                return f"{key} {value:.4g} is above {self.diverge_above:.4g} (100x the loss of a uniform guess)"
+        return None
+
+
+def _finite_or_none(value):
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None

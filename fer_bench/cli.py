@@ -1,0 +1,159 @@
+"""fer-bench command line: one small function per verb; user mistakes become one line and exit 2.
+
+Keras and TensorFlow are imported only by the verbs that train, so the others answer at once.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from fer_bench import __version__
+from fer_bench.errors import UserError
+
+EXIT_OK, EXIT_USER, EXIT_TRIALS, EXIT_INTERRUPTED = 0, 2, 3, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _add_trial_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML)")
+    p.add_argument("--data", metavar="PATH", help="FER-2013 as .csv, .csv.gz or a folder tree")
+    p.add_argument("--out", metavar="DIR", default="results", help="results directory (default: results)")
+    p.add_argument("--epochs", type=_positive, metavar="N", help="override training.epochs")
+    p.add_argument("--max-train-samples", type=_positive, metavar="N", help="stratified subset of the train split")
+    p.add_argument("--max-eval-samples", type=_positive, metavar="N",
+                   help="stratified subset of validation, PublicTest and PrivateTest each")
+    p.add_argument("--seeds", type=_positive, metavar="N", help="run seeds 0..N-1 instead of the spec's")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="fer-bench", description="Declarative, repeatable FER-2013 benchmarks.")
+    parser.add_argument("--version", action="version", version=f"fer-bench {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", parser_class=_Parser)
+    run = verbs.add_parser("run", help="train every trial of the specs and write one record each")
+    _add_trial_flags(run)
+    run.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    run.add_argument("--rerun", action="store_true", help="redo trials that already have a record")
+    run.add_argument("--quiet", action="store_true", help="only the final summary")
+    listing = verbs.add_parser("list", help="dry run: every trial with its size and estimated time")
+    _add_trial_flags(listing)
+    validate = verbs.add_parser("validate", help="check specs and every trial they expand to")
+    validate.add_argument("specs", nargs="+", metavar="SPEC")
+    data = verbs.add_parser("data", help="describe the data set: source, fingerprint, counts per split")
+    data.add_argument("--data", metavar="PATH")
+    data.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    status = verbs.add_parser("status", help="trials complete, diverged, failed and pending per spec")
+    status.add_argument("results", nargs="+", metavar="RESULTS")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+        if not args.verb:
+            build_parser().print_help()
+            return EXIT_USER
+        return COMMANDS[args.verb](args, argv)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: every finished trial is recorded; run the same command again to continue",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _overrides(args):
+    from fer_bench.spec import Overrides
+
+    return Overrides(args.epochs, args.max_train_samples, args.max_eval_samples, args.seeds)
+
+
+def cmd_validate(args, argv) -> int:
+    from fer_bench.spec import Overrides, expand, load_spec
+
+    for path in args.specs:
+        loaded = load_spec(Path(path))
+        print(f"ok: {path}: {loaded.spec.name}, {len(expand(loaded, Overrides()))} trials")
+    return EXIT_OK
+
+
+def cmd_list(args, argv) -> int:
+    from fer_bench.plan import plan_specs, print_plan
+
+    print_plan(plan_specs(args.specs, args.data, _overrides(args)), Path(args.out))
+    return EXIT_OK
+
+
+def cmd_run(args, argv) -> int:
+    from fer_bench.session import run_specs
+
+    return run_specs(args.specs, args.data, _overrides(args), Path(args.out), args.device, args.rerun,
+                     args.quiet, command=["fer-bench", *argv])
+
+
+def cmd_data(args, argv) -> int:
+    from fer_bench.datasource import load_data, resolve_data_path
+    from fer_bench.splits import describe_splits, sanity_warnings, study_splits
+
+    started = time.time()
+    data = load_data(resolve_data_path(args.data))
+    from fer_bench.spec import DatasetSpec
+
+    defaults = DatasetSpec()
+    splits = study_splits(data, defaults.split_seed, defaults.validation_fraction)
+    summary = describe_splits(data, splits)
+    warnings = sanity_warnings(summary)
+    report = {**data.describe(), "split_seed": defaults.split_seed,
+              "validation_fraction": defaults.validation_fraction, "splits": summary, "warnings": warnings,
+              "load_s": round(time.time() - started, 3), "from_cache": data.from_cache}
+    if args.json:
+        print(json.dumps(report))
+        return EXIT_OK
+    from fer_bench.data import EMOTIONS
+
+    print(f"source       {report['source']}: {report['path']} ({report['format']})")
+    print(f"fingerprint  {report['fingerprint']}")
+    print(f"loaded in    {report['load_s']:.2f}s ({'cache' if data.from_cache else 'parsed, now cached'})")
+    print(f"\n{'split':<13}{'n':>7}  " + " ".join(f"{e[:8]:>8}" for e in EMOTIONS) + "   mean    std")
+    for name, row in summary.items():
+        counts = " ".join(f"{c:>8}" for c in row["class_counts"])
+        print(f"{name:<13}{row['n']:>7}  {counts}  {row['pixel_mean']:>5.1f}  {row['pixel_std']:>5.1f}")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_status(args, argv) -> int:
+    from fer_bench.records import status_table
+
+    for root in args.results:
+        table = status_table(Path(root))
+        if not table:
+            print(f"{root}: no trials recorded yet")
+        for spec, rows in table.items():
+            counts = ", ".join(f"{len(ids)} {status}" for status, ids in rows.items())
+            print(f"{root}/{spec}: {counts}")
+            for status in ("failed", "diverged", "pending"):
+                for trial_id in rows[status]:
+                    print(f"  {status:<9}{trial_id}")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "validate": cmd_validate, "data": cmd_data, "status": cmd_status}

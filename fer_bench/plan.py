@@ -1,0 +1,139 @@
+"""Specs + data -> the trials a run will make, with ids, sizes and a time estimate (`fer-bench list`)."""
+
+import os
+import platform
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from fer_bench.data import FERData
+from fer_bench.datasource import load_data, resolve_data_path
+from fer_bench.errors import UserError
+from fer_bench.models import BUILDERS
+from fer_bench.progress import format_seconds
+from fer_bench.records import DONE_STATUSES, iter_records
+from fer_bench.spec import LoadedSpec, Overrides, Trial, expand, load_spec
+from fer_bench.splits import Split, describe_splits, sanity_warnings, study_splits
+
+# A forward pass costs about a third of a training step (forward, backward, update).
+FORWARD_SHARE = 1 / 3
+
+
+@dataclass
+class PlannedTrial:
+    trial: Trial
+    trial_id: str
+    data: FERData
+    splits: dict[str, Split]
+
+    @property
+    def macs(self) -> int:
+        model = self.trial.config["model"]
+        builder = BUILDERS[model["builder"]]
+        return builder.cost(builder.params_model.model_validate(model["params"])).macs
+
+
+@dataclass
+class PlannedSpec:
+    loaded: LoadedSpec
+    trials: list[PlannedTrial]
+
+
+def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides) -> list[PlannedSpec]:
+    """Validate every spec and load its data before anything trains: bad input fails early."""
+    loaded = [load_spec(Path(p)) for p in paths]
+    names = [spec.spec.name for spec in loaded]
+    for name in names:
+        if names.count(name) > 1:
+            raise UserError(f"two specs are both named {name!r}: their results would mix")
+    datasets: dict[Path, FERData] = {}
+    planned = []
+    for spec in loaded:
+        source = resolve_data_path(data_flag, spec.spec.dataset.source, spec.path.parent)
+        if source not in datasets:
+            datasets[source] = load_data(source)
+            for warning in sanity_warnings(describe_splits(datasets[source])):
+                print(f"warning: {source}: {warning}", file=sys.stderr)
+        data = datasets[source]
+        trials = []
+        split_cache: dict[tuple, dict[str, Split]] = {}
+        for trial in expand(spec, overrides):
+            ds = trial.config["dataset"]
+            key = (ds["split_seed"], ds["validation_fraction"], ds["max_train_samples"], ds["max_eval_samples"])
+            if key not in split_cache:
+                split_cache[key] = study_splits(data, *key)
+            trials.append(PlannedTrial(trial, trial.trial_id(data.fingerprint), data, split_cache[key]))
+        planned.append(PlannedSpec(spec, trials))
+    return planned
+
+
+def measured_rates(results: Path) -> dict:
+    """Training speed seen on this host and backend in earlier records: per model and in MACs/s."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    per_model: dict[str, list[float]] = {}
+    mac_rates = []
+    if results.is_dir():
+        for _, record in iter_records(results):
+            env, timing, model = record.get("environment", {}), record.get("timing", {}), record.get("model")
+            ips = timing.get("steady_train_images_per_s")
+            if env.get("host") != platform.node() or env.get("backend") != backend or not ips or not model:
+                continue
+            per_model.setdefault(_model_key(record["config"]["model"]), []).append(ips)
+            mac_rates.append(ips * model["macs_per_image"])
+    return {"per_model": {k: statistics.median(v) for k, v in per_model.items()},
+            "macs_per_s": statistics.median(mac_rates) if mac_rates else None}
+
+
+def _model_key(model: dict) -> str:
+    return repr(sorted(model["params"].items())) + model["builder"]
+
+
+def estimate_seconds(planned: PlannedTrial, rates: dict) -> float | None:
+    ips = rates["per_model"].get(_model_key(planned.trial.config["model"]))
+    if ips is None and rates["macs_per_s"]:
+        ips = rates["macs_per_s"] / planned.macs
+    if ips is None:
+        return None
+    n = {name: len(split.indices) for name, split in planned.splits.items()}
+    epochs = planned.trial.config["training"]["epochs"]
+    forward = FORWARD_SHARE * ips
+    return epochs * (n["train"] / ips + n["validation"] / forward) + (n["public_test"] + n["private_test"]) / forward
+
+
+def done_ids(results: Path, spec_name: str) -> dict[str, str]:
+    spec_dir = results / spec_name
+    if not spec_dir.is_dir():
+        return {}
+    return {r["trial_id"]: r["status"] for _, r in iter_records(spec_dir)}
+
+
+def print_plan(planned: list[PlannedSpec], results: Path) -> None:
+    rates = measured_rates(results)
+    total, unknown = 0.0, 0
+    for spec in planned:
+        first = spec.trials[0]
+        n = {k: len(v.indices) for k, v in first.splits.items()}
+        print(f"{spec.loaded.spec.name} ({spec.loaded.path}): {len(spec.trials)} trials on "
+              f"{first.data.describe()['source']} data {first.data.fingerprint}; "
+              f"train {n['train']}, validation {n['validation']}, tests {n['public_test']}+{n['private_test']}")
+        recorded = done_ids(results, spec.loaded.spec.name)
+        for planned_trial in spec.trials:
+            trial = planned_trial.trial
+            model = trial.config["model"]
+            builder = BUILDERS[model["builder"]]
+            cost = builder.cost(builder.params_model.model_validate(model["params"]))
+            seconds = estimate_seconds(planned_trial, rates)
+            state = recorded.get(planned_trial.trial_id, "pending")
+            if state in DONE_STATUSES:
+                seconds = 0.0
+            total += seconds or 0.0
+            unknown += seconds is None
+            params = ", ".join(f"{k}={v}" for k, v in trial.params.items()) or "(spec as written)"
+            print(f"  {planned_trial.trial_id:<44} {state:<9} {cost.parameters:>11,} params "
+                  f"{cost.macs / 1e6:>9.1f} MMAC/img  {trial.config['training']['epochs']:>3} epochs  "
+                  f"~{format_seconds(seconds) if seconds is not None else '?':>7}  {params}")
+    note = (f" ({unknown} trials without a measured rate on this host and backend yet: run one trial, "
+            "e.g. fer-bench run benchmark/smoke.yaml)") if unknown else ""
+    print(f"estimated time for pending trials: ~{format_seconds(total)}{note}")
+    print("MMAC/img: million multiply-accumulates of conv and dense kernels per image (forward pass)")

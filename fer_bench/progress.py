@@ -1,0 +1,67 @@
+"""Progress lines with an ETA over the trials and epochs of a run."""
+
+import sys
+import time
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+class Progress:
+    """Counts epochs done against epochs planned; the ETA uses this run's mean epoch time."""
+
+    def __init__(self, trials: int, epochs_per_trial: list[int], quiet: bool = False, stream=None):
+        self.trials = trials
+        self.remaining_epochs = sum(epochs_per_trial)
+        self.quiet = quiet
+        self.stream = stream or sys.stdout
+        self.epoch_seconds: list[float] = []
+        self.index = 0
+        self.label = ""
+        self.epochs = 0
+
+    def start_trial(self, label: str, epochs: int) -> None:
+        self.index += 1
+        self.label, self.epochs = label, epochs
+        self.say(f"[{self.index}/{self.trials}] {label}: training {epochs} epochs")
+
+    def end_epoch(self, epoch: int, seconds: float, logs: dict) -> None:
+        self.epoch_seconds.append(seconds)
+        self.remaining_epochs -= 1
+        metrics = "  ".join(
+            f"{k} {logs[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs
+        )
+        self.say(f"[{self.index}/{self.trials}] {self.label} epoch {epoch}/{self.epochs}  {metrics}  "
+                 f"{seconds:.1f}s  ETA {self.eta()}")
+
+    def skip_epochs(self, count: int) -> None:
+        """Epochs planned but not run (early stop, divergence, failure)."""
+        self.remaining_epochs -= count
+
+    def eta(self) -> str:
+        if not self.epoch_seconds:
+            return "?"
+        return format_seconds(self.remaining_epochs * sum(self.epoch_seconds) / len(self.epoch_seconds))
+
+    def say(self, line: str) -> None:
+        if not self.quiet:
+            print(line, file=self.stream, flush=True)
+
+
+def process_start_time() -> float:
+    """When this process started (interpreter start-up included), as a Unix time."""
+    try:
+        import psutil
+
+        return psutil.Process().create_time()
+    except Exception:  # psutil is optional here; the import time of this module is close enough
+        return _IMPORTED_AT
+
+
+_IMPORTED_AT = time.time()

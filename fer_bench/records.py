@@ -1,0 +1,119 @@
+"""One JSON record per trial run, written atomically; the single source of truth for results.
+
+Layout: DIR/<spec name>/<trial id>/record.json (plus error.log for failed or diverged trials),
+and DIR/<spec name>/plan.json listing every trial a run of the spec asked for.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from fer_bench.errors import UserError
+
+FORMAT_VERSION = 1
+RECORD = "record.json"
+PLAN = "plan.json"
+DONE_STATUSES = ("complete", "diverged")
+STATUSES = ("complete", "diverged", "failed")
+
+
+def write_json_atomic(target: Path, payload: dict, before_rename=None) -> None:
+    """Write to a temp file beside `target`, fsync, then rename: readers see all or nothing."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, indent=1, sort_keys=False, allow_nan=False, default=_plain)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if before_rename:
+            before_rename()
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a record")
+
+
+def check_results_dir(out: Path) -> Path:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: is a file; --out needs a directory for results")
+    return out
+
+
+def trial_dir(out: Path, spec_name: str, trial_id: str) -> Path:
+    path = (out / spec_name / trial_id).resolve()
+    if out.resolve() not in path.parents:
+        raise UserError(f"{out}: trial {spec_name}/{trial_id} would be written outside the results directory")
+    return path
+
+
+def read_record(path: Path) -> dict | None:
+    """The record at `path`, or None with a warning naming the file when it cannot be used."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"warning: {path}: unreadable record skipped ({exc.__class__.__name__})", file=sys.stderr)
+        return None
+    if not isinstance(record, dict) or record.get("format_version") != FORMAT_VERSION:
+        version = record.get("format_version") if isinstance(record, dict) else None
+        print(f"warning: {path}: record format {version!r} is not {FORMAT_VERSION}; skipped", file=sys.stderr)
+        return None
+    return record
+
+
+def iter_records(root: Path):
+    """Every readable record under `root`, in path order."""
+    for path in sorted(root.rglob(RECORD)):
+        record = read_record(path)
+        if record is not None:
+            yield path, record
+
+
+def remove_stale_temp_files(spec_dir: Path) -> None:
+    """Temp files left by a killed process: never complete, never read, safe to delete."""
+    if spec_dir.is_dir():
+        for tmp in spec_dir.rglob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def update_plan(spec_dir: Path, trials: dict[str, dict]) -> None:
+    plan_path = spec_dir / PLAN
+    plan = _read_plan(plan_path)
+    plan.update(trials)
+    write_json_atomic(plan_path, {"format_version": FORMAT_VERSION, "trials": plan})
+
+
+def _read_plan(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data["trials"] if isinstance(data.get("trials"), dict) else {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def status_table(root: Path) -> dict[str, dict[str, list[str]]]:
+    """Per spec: trial ids by status, with 'pending' for planned trials that have no record."""
+    if not root.is_dir():
+        raise UserError(f"{root}: no such results directory")
+    table: dict[str, dict[str, list[str]]] = {}
+    for spec_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        rows = {s: [] for s in (*STATUSES, "pending")}
+        recorded = set()
+        for _, record in iter_records(spec_dir):
+            rows.setdefault(record.get("status", "failed"), []).append(record["trial_id"])
+            recorded.add(record["trial_id"])
+        rows["pending"] = sorted(set(_read_plan(spec_dir / PLAN)) - recorded)
+        if any(rows.values()):
+            table[spec_dir.name] = rows
+    return table

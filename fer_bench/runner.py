@@ -1,0 +1,217 @@
+"""One trial: seed, build, compile, fit, evaluate on the held-out splits -> one record."""
+
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from fer_bench.callbacks import TrialMonitor
+from fer_bench.data import EMOTIONS, FERData
+from fer_bench.faults import fault_point
+from fer_bench.models import BUILDERS
+from fer_bench.models.base import INPUT_SHAPE
+from fer_bench.records import FORMAT_VERSION, RECORD, write_json_atomic
+from fer_bench.spec import LoadedSpec, Trial
+from fer_bench.splits import Split
+
+TEST_SPLITS = ("public_test", "private_test")
+PREDICT_BATCH = 256
+
+
+def build_model(config: dict):
+    builder = BUILDERS[config["model"]["builder"]]
+    params = builder.params_model.model_validate(config["model"]["params"])
+    model = builder.build(params)
+    if not config["training"]["augmentation"]["horizontal_flip"]:
+        return model
+    # Augmentation layers are active in fit() only; inference sees the image as it is.
+    inputs = keras.Input(INPUT_SHAPE, name="image")
+    flipped = keras.layers.RandomFlip("horizontal", name="flip")(inputs)
+    return keras.Model(inputs, model(flipped), name=f"{model.name}_augmented")
+
+
+def make_optimizer(spec: dict):
+    common = {"learning_rate": spec["learning_rate"]}
+    if spec["weight_decay"] is not None:
+        common["weight_decay"] = spec["weight_decay"]
+    name = spec["name"]
+    if name == "sgd":
+        return keras.optimizers.SGD(momentum=spec["momentum"], nesterov=spec["nesterov"], **common)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(momentum=spec["momentum"], **common)
+    return {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
+            "nadam": keras.optimizers.Nadam}[name](**common)
+
+
+def make_callbacks(spec: dict) -> list:
+    callbacks = []
+    if rop := spec["reduce_lr_on_plateau"]:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor=rop["monitor"], factor=rop["factor"], patience=rop["patience"], min_lr=rop["min_lr"],
+            mode="max" if "accuracy" in rop["monitor"] else "min"))
+    if es := spec["early_stopping"]:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=es["monitor"], patience=es["patience"], min_delta=es["min_delta"],
+            mode="max" if "accuracy" in es["monitor"] else "min"))
+    return callbacks
+
+
+class ArrayCache:
+    """Float arrays per split, built once per run and shared by every trial that uses them."""
+
+    def __init__(self, data: FERData):
+        self.data = data
+        self._arrays: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+    def get(self, split: Split) -> tuple[np.ndarray, np.ndarray]:
+        key = split.indices.tobytes()
+        if key not in self._arrays:
+            self._arrays[key] = (split.x(self.data), split.y(self.data))
+        return self._arrays[key]
+
+
+def uniform_guess_loss(loss: str) -> float:
+    """The loss of predicting 1/7 for every class: the scale against which divergence is judged."""
+    classes = len(EMOTIONS)
+    if loss == "categorical_crossentropy":
+        return float(np.log(classes))
+    return ((1 - 1 / classes) ** 2 + (classes - 1) / classes**2) / classes
+
+
+def scores(probabilities: np.ndarray, labels: np.ndarray, loss: str) -> dict:
+    onehot = np.eye(len(EMOTIONS), dtype=np.float32)[labels]
+    if loss == "categorical_crossentropy":
+        value = -np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)).mean()
+    else:
+        value = np.square(probabilities - onehot).mean(axis=1).mean()
+    predicted = probabilities.argmax(axis=1)
+    matrix = np.zeros((len(EMOTIONS), len(EMOTIONS)), dtype=np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    return {"accuracy": float((predicted == labels).mean()), "loss": float(value), "confusion": matrix.tolist()}
+
+
+def evaluate(model, arrays: dict[str, tuple[np.ndarray, np.ndarray]], loss: str) -> dict:
+    return {name: scores(model.predict(x, batch_size=PREDICT_BATCH, verbose=0), y, loss)
+            for name, (x, y) in arrays.items()}
+
+
+def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, splits: dict[str, Split],
+              arrays: ArrayCache, env: dict, progress, out_dir: Path, context: dict) -> dict:
+    """Train and score one trial and write its record; a failure is recorded, not raised."""
+    started = time.time()
+    record = {
+        "format_version": FORMAT_VERSION,
+        "spec": trial.spec_name,
+        "trial_id": trial_id,
+        "variant": trial.variant,
+        "params": trial.params,
+        "seed": trial.seed,
+        "status": "failed",
+        "config": trial.config,
+        "overrides": trial.overrides,
+        "spec_file": str(loaded.path),
+        "spec_sha256": loaded.sha256,
+        "spec_content": loaded.text,
+        "data": {**data.describe(), **{k: trial.config["dataset"][k] for k in (
+            "split_seed", "validation_fraction", "max_train_samples", "max_eval_samples")},
+                 "n": {name: int(len(s.indices)) for name, s in splits.items()}},
+        "environment": {**env, "data_fingerprint": data.fingerprint, "seed": trial.seed},
+        "command": context.get("command"),
+        "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+    }
+    training = trial.config["training"]
+    progress.start_trial(trial.slug, training["epochs"])
+    monitor, detail = None, None
+    try:
+        keras.utils.set_random_seed(trial.seed)
+        fault_point("build", trial.slug)
+        model = build_model(trial.config)
+        model.compile(optimizer=make_optimizer(training["optimizer"]), loss=training["loss"],
+                      metrics=["accuracy"])
+        record["model"] = _model_summary(trial.config, model)
+        x_train, y_train = arrays.get(splits["train"])
+        x_val, y_val = arrays.get(splits["validation"])
+        monitor = TrialMonitor(progress, trial.slug, diverge_above=100 * uniform_guess_loss(training["loss"]))
+        onehot = np.eye(len(EMOTIONS), dtype=np.float32)
+        model.fit(x_train, onehot[y_train], validation_data=(x_val, onehot[y_val]),
+                  batch_size=training["batch_size"], epochs=training["epochs"], shuffle=True,
+                  callbacks=[monitor, *make_callbacks(training["callbacks"])], verbose=0)
+        fit_s = time.time() - monitor.fit_started
+        record["history"] = monitor.history
+        progress.skip_epochs(training["epochs"] - len(monitor.history))
+        if monitor.diverged_epoch:
+            record.update(status="diverged", diverged_epoch=monitor.diverged_epoch,
+                          error=f"diverged at epoch {monitor.diverged_epoch}: {monitor.divergence}")
+        else:
+            fault_point("evaluate", trial.slug)
+            eval_start = time.time()
+            tests = {name: arrays.get(splits[name]) for name in TEST_SPLITS}
+            final = evaluate(model, tests, training["loss"])
+            record["metrics"] = _metrics(monitor.history[-1], final)
+            record["confusion_matrix"] = {name: final[name]["confusion"] for name in TEST_SPLITS}
+            record["best_epoch"] = monitor.best_epoch
+            best = final
+            if monitor.best_epoch != len(monitor.history) and monitor.best_weights is not None:
+                model.set_weights(monitor.best_weights)
+                best = evaluate(model, tests, training["loss"])
+            record["best_metrics"] = _metrics(monitor.history[monitor.best_epoch - 1], best)
+            record["best_confusion_matrix"] = {name: best[name]["confusion"] for name in TEST_SPLITS}
+            if training["keep_best_weights"]:
+                model.save(out_dir / "best.keras")
+            record["status"] = "complete"
+            record["timing_eval_s"] = time.time() - eval_start
+        record["timing"] = _timing(monitor.history, len(splits["train"].indices), started, fit_s,
+                                   record.pop("timing_eval_s", None))
+    except Exception as exc:  # the run goes on; the record and error.log say what happened
+        record["status"] = "failed"
+        record["error"] = f"{exc.__class__.__name__}: {exc}".splitlines()[0][:500]
+        detail = traceback.format_exc()
+        if monitor is not None:
+            record["history"] = monitor.history
+            progress.skip_epochs(training["epochs"] - len(monitor.history))
+        else:
+            progress.skip_epochs(training["epochs"])
+        record["timing"] = {"total_s": round(time.time() - started, 3)}
+    finally:
+        keras.backend.clear_session()
+    if record["status"] != "complete":
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "error.log").write_text(detail or record["error"] + "\n", encoding="utf-8")
+    record["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_json_atomic(out_dir / RECORD, record, before_rename=lambda: fault_point("write", trial.slug))
+    return record
+
+
+def _model_summary(config: dict, model) -> dict:
+    builder = BUILDERS[config["model"]["builder"]]
+    cost = builder.cost(builder.params_model.model_validate(config["model"]["params"]))
+    return {"builder": builder.name, "parameters": int(model.count_params()),
+            "trainable_parameters": cost.trainable_parameters, "macs_per_image": cost.macs}
+
+
+def _metrics(epoch: dict, tests: dict) -> dict:
+    return {
+        "train_accuracy": epoch["accuracy"],
+        "train_loss": epoch["loss"],
+        "val_accuracy": epoch["val_accuracy"],
+        "val_loss": epoch["val_loss"],
+        **{f"{name}_accuracy": tests[name]["accuracy"] for name in TEST_SPLITS},
+        **{f"{name}_loss": tests[name]["loss"] for name in TEST_SPLITS},
+    }
+
+
+def _timing(history: list[dict], n_train: int, started: float, fit_s: float, eval_s: float | None) -> dict:
+    train_s = [h["train_s"] for h in history]
+    steady = train_s[1:] or train_s
+    return {
+        "total_s": round(time.time() - started, 3),
+        "fit_s": round(fit_s, 3),
+        "eval_s": round(eval_s, 3) if eval_s is not None else None,
+        "seconds_per_epoch": round(sum(h["time_s"] for h in history) / len(history), 3) if history else None,
+        "train_images_per_s": round(n_train * len(train_s) / sum(train_s), 1) if train_s else None,
+        # The first epoch includes tracing and compilation; later epochs show the steady rate.
+        "steady_train_images_per_s": round(n_train * len(steady) / sum(steady), 1) if steady else None,
+    }

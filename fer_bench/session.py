@@ -1,0 +1,66 @@
+"""`fer-bench run`: plan every spec, start the backend once, train the pending trials in order."""
+
+import time
+from pathlib import Path
+
+from fer_bench.faults import fault_point
+from fer_bench.plan import PlannedSpec, done_ids, plan_specs
+from fer_bench.progress import Progress, format_seconds
+from fer_bench.records import DONE_STATUSES, check_results_dir, remove_stale_temp_files, trial_dir, update_plan
+from fer_bench.spec import Overrides
+
+EXIT_OK, EXIT_TRIALS = 0, 3
+
+
+def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str,
+              rerun: bool, quiet: bool, command: list[str]) -> int:
+    started = time.time()
+    out = check_results_dir(out)
+    fault_point("data")
+    planned = plan_specs(paths, data_flag, overrides)
+    todo = _pending(planned, out, rerun)
+    skipped = sum(len(spec.trials) for spec in planned) - len(todo)
+    if not todo:
+        print(f"nothing to do: all {skipped} trials already recorded in {out} (--rerun redoes them)")
+        return EXIT_OK
+
+    from fer_bench.backend import environment, start_backend
+
+    device_info = start_backend(device)
+    from fer_bench.runner import ArrayCache, run_trial
+
+    env = environment(device_info)
+    progress = Progress(len(todo), [p.trial.config["training"]["epochs"] for _, p in todo], quiet=quiet)
+    progress.say(f"running {len(todo)} trials ({skipped} already recorded) on {env['backend']} "
+                 f"{device_info['kind']} ({device_info['name']}); results in {out}")
+    arrays = {}
+    counts = {"complete": 0, "diverged": 0, "failed": 0}
+    for spec, planned_trial in todo:
+        data = planned_trial.data
+        arrays.setdefault(id(data), ArrayCache(data))
+        record = run_trial(
+            planned_trial.trial, planned_trial.trial_id, spec.loaded, data, planned_trial.splits,
+            arrays[id(data)], env, progress,
+            trial_dir(out, spec.loaded.spec.name, planned_trial.trial_id), {"command": command},
+        )
+        counts[record["status"]] += 1
+        if record["status"] != "complete":
+            progress.say(f"  {record['status']}: {planned_trial.trial_id}: {record.get('error')}")
+        fault_point("between_trials", planned_trial.trial.slug)
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    print(f"done: {len(todo)} trials run ({summary}), {skipped} skipped, in "
+          f"{format_seconds(time.time() - started)}; records in {out}")
+    return EXIT_OK if counts["complete"] == len(todo) else EXIT_TRIALS
+
+
+def _pending(planned: list[PlannedSpec], out: Path, rerun: bool):
+    todo = []
+    for spec in planned:
+        name = spec.loaded.spec.name
+        spec_dir = out / name
+        remove_stale_temp_files(spec_dir)
+        update_plan(spec_dir, {p.trial_id: {"variant": p.trial.variant, "seed": p.trial.seed,
+                                            "params": p.trial.params} for p in spec.trials})
+        recorded = {} if rerun else done_ids(out, name)
+        todo.extend((spec, p) for p in spec.trials if recorded.get(p.trial_id) not in DONE_STATUSES)
+    return todo

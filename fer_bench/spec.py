@@ -1,0 +1,361 @@
+"""YAML spec -> validated Spec -> trials. Defaults live here, in the schema, and nowhere else.
+
+The defaults reproduce the study's final recipe, so a family spec states only what it sweeps.
+"""
+
+import copy
+import difflib
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
+
+from fer_bench.errors import UserError
+from fer_bench.models import BUILDERS
+from fer_bench.yamlio import load_yaml
+
+SWEEPABLE_ROOTS = ("dataset", "model", "training")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+Monitor = Literal["val_loss", "val_accuracy", "loss", "accuracy"]
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.match(value) or ".." in value:
+        raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetSpec(_Strict):
+    source: str | None = None
+    split_seed: int = Field(default=1302, ge=0)
+    validation_fraction: float = Field(default=0.3, gt=0.0, lt=1.0)
+    max_train_samples: PositiveInt | None = None
+    max_eval_samples: PositiveInt | None = None
+
+
+class OptimizerSpec(_Strict):
+    name: Literal["adam", "adamw", "nadam", "rmsprop", "sgd"] = "adam"
+    learning_rate: float = Field(default=5e-4, gt=0.0)
+    momentum: float = Field(default=0.0, ge=0.0, lt=1.0)
+    nesterov: bool = False
+    weight_decay: float | None = Field(default=None, ge=0.0)
+
+    @model_validator(mode="after")
+    def _check_options(self):
+        if self.momentum and self.name not in ("sgd", "rmsprop"):
+            raise ValueError(f"momentum applies to sgd and rmsprop only, not {self.name}")
+        if self.nesterov and self.name != "sgd":
+            raise ValueError("nesterov applies to sgd only")
+        return self
+
+
+class ReduceLROnPlateauSpec(_Strict):
+    monitor: Monitor = "val_loss"
+    factor: float = Field(default=0.1, gt=0.0, lt=1.0)
+    patience: int = Field(default=2, ge=0)
+    min_lr: float = Field(default=1e-5, ge=0.0)
+
+
+class EarlyStoppingSpec(_Strict):
+    monitor: Monitor = "val_loss"
+    patience: int = Field(default=5, ge=0)
+    min_delta: float = Field(default=0.0, ge=0.0)
+
+
+class CallbacksSpec(_Strict):
+    reduce_lr_on_plateau: ReduceLROnPlateauSpec | None = Field(default_factory=ReduceLROnPlateauSpec)
+    early_stopping: EarlyStoppingSpec | None = None
+
+
+class AugmentationSpec(_Strict):
+    horizontal_flip: bool = True
+
+
+class TrainingSpec(_Strict):
+    epochs: PositiveInt = 15
+    batch_size: PositiveInt = 64
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    loss: Literal["categorical_crossentropy", "mean_squared_error"] = "categorical_crossentropy"
+    callbacks: CallbacksSpec = Field(default_factory=CallbacksSpec)
+    augmentation: AugmentationSpec = Field(default_factory=AugmentationSpec)
+    keep_best_weights: bool = False
+
+
+class ModelSpec(_Strict):
+    builder: str = "cnn"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("builder")
+    @classmethod
+    def _known_builder(cls, value: str) -> str:
+        if value not in BUILDERS:
+            raise ValueError(f"unknown builder {value!r}; allowed: {', '.join(sorted(BUILDERS))}")
+        return value
+
+
+class VariantSpec(_Strict):
+    name: str
+    set: dict[str, Any] = Field(default_factory=dict)
+
+    _name = field_validator("name")(_check_name)
+
+
+class SweepSpec(_Strict):
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    variants: list[VariantSpec] = Field(default_factory=list)
+
+    @field_validator("grid")
+    @classmethod
+    def _no_empty_lists(cls, grid):
+        for key, values in grid.items():
+            if not values:
+                raise ValueError(f"{key!r} has an empty list of values: give at least one")
+        return grid
+
+    @field_validator("variants")
+    @classmethod
+    def _unique_names(cls, variants):
+        names = [v.name for v in variants]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"variant name {name!r} is used twice")
+        return variants
+
+
+class Spec(_Strict):
+    name: str
+    description: str = ""
+    dataset: DatasetSpec = Field(default_factory=DatasetSpec)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    seeds: PositiveInt | list[int] = 3
+    sweep: SweepSpec | None = None
+
+    _name = field_validator("name")(_check_name)
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, seeds):
+        if isinstance(seeds, list) and (not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0):
+            raise ValueError("a list of seeds must be non-empty, distinct and non-negative")
+        return seeds
+
+    @property
+    def seed_list(self) -> list[int]:
+        return list(range(self.seeds)) if isinstance(self.seeds, int) else list(self.seeds)
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """CLI flags that change what a trial does; each is recorded and enters the trial id."""
+
+    epochs: int | None = None
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = None
+    seeds: int | None = None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    def dotted(self) -> dict[str, Any]:
+        paths = {"epochs": "training.epochs", "max_train_samples": "dataset.max_train_samples",
+                 "max_eval_samples": "dataset.max_eval_samples"}
+        return {paths[k]: v for k, v in self.as_dict().items() if k in paths}
+
+
+@dataclass(frozen=True)
+class Trial:
+    spec_name: str
+    variant: str
+    params: dict[str, Any]
+    seed: int
+    config: dict[str, Any]  # the resolved dataset, model and training sections
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return f"{self.variant}_s{self.seed}"
+
+    def trial_id(self, data_fingerprint: str) -> str:
+        hashed = copy.deepcopy(self.config)
+        hashed["dataset"].pop("source", None)  # the fingerprint stands for the data, not its path
+        blob = json.dumps({"spec": self.spec_name, "config": hashed, "seed": self.seed,
+                           "data": data_fingerprint}, sort_keys=True)
+        return f"{self.slug}_{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    path: Path
+    spec: Spec
+    text: str
+    raw: dict
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+def load_spec(path: Path) -> LoadedSpec:
+    """Read and validate a spec file, including every trial its sweep would make."""
+    path = Path(path)
+    raw = load_yaml(path)
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: a spec is a YAML mapping with at least `name:`; got {type(raw).__name__}")
+    spec = _validate(raw, path)
+    loaded = LoadedSpec(path, spec, path.read_text(encoding="utf-8"), raw)
+    expand(loaded, Overrides())
+    return loaded
+
+
+def expand(loaded: LoadedSpec, overrides: Overrides) -> list[Trial]:
+    """Every trial of the spec: variants x grid points x seeds, in a fixed order."""
+    spec, path = loaded.spec, loaded.path
+    base = spec.model_dump(mode="json")
+    sweep = spec.sweep or SweepSpec()
+    variants = sweep.variants or [None]
+    grid_keys = list(sweep.grid)
+    seeds = list(range(overrides.seeds)) if overrides.seeds else spec.seed_list
+    trials = []
+    for variant in variants:
+        for values in itertools.product(*(sweep.grid[k] for k in grid_keys)):
+            doc = copy.deepcopy(base)
+            params, labels, where = {}, [], []
+            if variant is not None:
+                index = sweep.variants.index(variant)
+                for key, value in variant.set.items():
+                    _set_path(doc, key, value, path, f"sweep.variants[{index}].set")
+                params.update(variant.set)
+                labels.append(variant.name)
+                where.append(f"variant {variant.name!r}")
+            for key, value in zip(grid_keys, values):
+                _set_path(doc, key, value, path, "sweep.grid")
+                params[key] = value
+                labels.append(f"{key.rsplit('.', 1)[-1]}-{_label(value)}")
+                where.append(f"sweep.grid {key}={value!r}")
+            for key, value in overrides.dotted().items():
+                doc = _with(doc, key, value)
+            resolved = _validate(doc, path, context=", ".join(where))
+            config = resolved.model_dump(mode="json", include=set(SWEEPABLE_ROOTS))
+            variant_label = _slugify("_".join(labels) or "base")
+            for seed in seeds:
+                trials.append(Trial(spec.name, variant_label, params, seed, config, overrides.as_dict()))
+    slugs = [t.slug for t in trials]
+    duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
+    if duplicates:
+        raise UserError(f"{path}: sweep: two trials share the name {duplicates[0]!r}; make the variants differ")
+    return trials
+
+
+def _validate(raw: dict, path: Path, context: str = "") -> Spec:
+    prefix = f"{path}: " + (f"{context}: " if context else "")
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as exc:
+        raise UserError(prefix + _describe(exc, Spec)) from None
+    builder = BUILDERS[spec.model.builder]
+    try:
+        params = builder.params_model.model_validate(spec.model.params)
+    except ValidationError as exc:
+        raise UserError(prefix + _describe(exc, builder.params_model, ("model", "params"))) from None
+    spec.model.params = params.model_dump(mode="json")
+    return spec
+
+
+def _describe(exc: ValidationError, root: type[BaseModel], prefix: tuple = ()) -> str:
+    """The first error of `exc` as 'key.path: what is wrong (got X)', plus how many more."""
+    err = exc.errors(include_url=False)[0]
+    loc = [p for p in err["loc"] if not str(p).startswith(("function-", "constrained-"))]
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in [*prefix, *loc]).lstrip(".") or "(top level)"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    if err["type"] == "extra_forbidden":
+        allowed = _fields_at(root, err["loc"][:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        did_you_mean = f"; did you mean {hint[0]!r}?" if hint else ""
+        return f"{key}: unknown key{did_you_mean} (allowed: {', '.join(allowed)}){more}"
+    if err["type"] == "missing":
+        return f"{key}: required key is missing{more}"
+    message = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    shown = "" if isinstance(got, dict) or err["type"].startswith("value_error") else f" (got {got!r})"
+    return f"{key}: {message}{shown}{more}"
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    for part in loc:
+        if isinstance(part, int) or not hasattr(model, "model_fields"):
+            continue
+        info = model.model_fields.get(part)
+        if info is None:
+            return []
+        model = _model_in(info.annotation)
+        if model is None:
+            return []
+    return list(model.model_fields) if hasattr(model, "model_fields") else []
+
+
+def _model_in(annotation):
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _set_path(doc: dict, dotted: str, value: Any, path: Path, where: str) -> None:
+    parts = dotted.split(".")
+    if parts[0] not in SWEEPABLE_ROOTS:
+        raise UserError(f"{path}: {where}: {dotted!r} cannot be swept; keys start with "
+                        f"{', '.join(r + '.' for r in SWEEPABLE_ROOTS)}")
+    node = doc
+    for depth, part in enumerate(parts):
+        here = ".".join(parts[:depth]) or "the spec"
+        if not isinstance(node, dict):
+            raise UserError(f"{path}: {where}: {dotted!r}: {here} is not a mapping"
+                            + (" (it is null: enable it with a mapping first)" if node is None else ""))
+        if part not in node:
+            hint = difflib.get_close_matches(part, list(node), n=1)
+            did_you_mean = f"; did you mean {'.'.join([*parts[:depth], hint[0]])!r}?" if hint else ""
+            raise UserError(f"{path}: {where}: {dotted!r}: no key {part!r} in {here}{did_you_mean}")
+        if depth == len(parts) - 1:
+            node[part] = copy.deepcopy(value)
+        else:
+            node = node[part]
+
+
+def _with(doc: dict, dotted: str, value: Any) -> dict:
+    node = doc
+    *parents, last = dotted.split(".")
+    for part in parents:
+        node = node[part]
+    node[last] = value
+    return doc
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return "-".join(_label(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}".replace("+", "")
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:6]
+    return str(value)
+
+
+def _slugify(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "trial"

@@ -1,0 +1,27 @@
+"""The whole line learns: a small CNN on the full real train split beats the majority class clearly."""
+
+import json
+
+import pytest
+from conftest import run_cli, write
+
+MAJORITY_PUBLIC_TEST = 0.249
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_small_cnn_learns_on_the_full_train_split(real_data, tmp_path):
+    spec = write(tmp_path / "learn.yaml", """
+name: learn
+model:
+  params: {conv_filters: [32, 64, 128], conv_kernels: [3, 3, 3], dense_units: [128]}
+training: {epochs: 2, batch_size: 64}
+seeds: 1
+""")
+    result = run_cli("run", spec, "--data", real_data, "--out", tmp_path / "out", "--quiet")
+    assert result.returncode == 0, result.stderr
+    (record_path,) = (tmp_path / "out" / "learn").glob("*/record.json")
+    record = json.loads(record_path.read_text())
+    assert record["data"]["n"] == {"train": 20096, "validation": 8613, "public_test": 3589, "private_test": 3589}
+    assert record["metrics"]["public_test_accuracy"] >= 0.35 > MAJORITY_PUBLIC_TEST
+    assert record["metrics"]["private_test_accuracy"] >= 0.35
