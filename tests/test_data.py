@@ -66,7 +66,7 @@ def test_split_seed_is_its_own_and_splits_are_disjoint():
     assert not set(a["train"].indices) & set(a["validation"].indices)
     assert set(a["train"].indices) | set(a["validation"].indices) == set(data.indices("Training"))
     x = a["train"].x(data)
-    assert x.dtype == np.float32 and x.shape == (210, 48, 48, 1) and 0.0 <= x.min() and x.max() <= 1.0
+    assert x.dtype == np.float32 and x.shape == (210, 48, 48, 1) and x.min() >= 0.0 and x.max() <= 1.0
 
 
 def test_subsets_are_stratified_and_fixed():
