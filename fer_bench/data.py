@@ -31,7 +31,7 @@ class FERData:
     labels: np.ndarray  # uint8 (N,), canonical emotion index
     usage: np.ndarray  # uint8 (N,), index into USAGES
     path: Path
-    format: str  # "csv", "csv.gz" or "folders"
+    format: str  # "csv", "csv.gz", "npz" or "folders"
     fingerprint: str
     digests: np.ndarray  # 'S16' per image: identifies rows independently of their order
     from_cache: bool = False
@@ -60,7 +60,9 @@ def source_format(path: Path) -> str:
         return "csv.gz"
     if name.endswith(".csv"):
         return "csv"
-    raise UserError(f"{path}: unknown data format; expected a .csv, a .csv.gz or a folder tree")
+    if name.endswith(".npz"):
+        return "npz"
+    raise UserError(f"{path}: unknown data format; expected a .csv, a .csv.gz, an .npz or a folder tree")
 
 
 def parse_source(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -70,6 +72,8 @@ def parse_source(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     fmt = source_format(path)
     if fmt == "folders":
         return _parse_folders(path)
+    if fmt == "npz":
+        return _parse_npz(path)
     return _parse_csv(path, _read_bytes(path, gzipped=fmt == "csv.gz"))
 
 
@@ -153,6 +157,25 @@ def _parse_pixels(text: bytes):
             return np.fromstring(text, dtype=np.int16, sep=" ")
         except (ValueError, DeprecationWarning):
             return None
+
+
+def _parse_npz(path: Path):
+    """Arrays `pixels` (N, 48, 48) uint8, `labels` and `usage` (N,) as integers: a compact copy."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in ("pixels", "labels", "usage") if key in npz}
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable .npz file ({exc.__class__.__name__})") from None
+    missing = sorted({"pixels", "labels", "usage"} - set(arrays))
+    if missing:
+        raise UserError(f"{path}: missing arrays {', '.join(missing)}; expected pixels, labels and usage")
+    pixels, labels, usage = arrays["pixels"], arrays["labels"], arrays["usage"]
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[1:] != (SIDE, SIDE):
+        raise UserError(f"{path}: pixels must be uint8 of shape (N, 48, 48), got {pixels.dtype} {pixels.shape}")
+    for key, values, limit in (("labels", labels, len(EMOTIONS)), ("usage", usage, len(USAGES))):
+        if values.shape != (len(pixels),) or values.size and (values.min() < 0 or values.max() >= limit):
+            raise UserError(f"{path}: {key} must be {len(pixels)} integers in 0..{limit - 1}")
+    return pixels, labels.astype(np.uint8), usage.astype(np.uint8)
 
 
 def _check_pixel_row(path: Path, line: int, pix: bytes) -> None:

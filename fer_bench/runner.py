@@ -127,6 +127,7 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
     monitor, detail = None, None
     try:
         keras.utils.set_random_seed(trial.seed)
+        keras.config.set_dtype_policy(training["mixed_precision"] or "float32")
         fault_point("build", trial.slug)
         model = build_model(trial.config)
         model.compile(optimizer=make_optimizer(training["optimizer"]), loss=training["loss"],

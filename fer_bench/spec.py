@@ -87,6 +87,7 @@ class TrainingSpec(_Strict):
     loss: Literal["categorical_crossentropy", "mean_squared_error"] = "categorical_crossentropy"
     callbacks: CallbacksSpec = Field(default_factory=CallbacksSpec)
     augmentation: AugmentationSpec = Field(default_factory=AugmentationSpec)
+    mixed_precision: Literal["mixed_float16", "mixed_bfloat16"] | None = None
     keep_best_weights: bool = False
 
 

@@ -96,7 +96,8 @@ def build_cnn(p: CNNParams):
         x = layers.Activation(p.activation, name=f"dense{i}_act")(x)
         if dense_dropout:
             x = layers.Dropout(dense_dropout, name=f"dense{i}_dropout")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="emotion")(x)
+    # float32 output keeps the softmax and the loss exact under a mixed-precision policy.
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name="cnn")
 
 
