@@ -35,10 +35,10 @@ stage() {  # name, seconds, fer-bench run arguments; SIGINT lets fer-bench stop 
   timeout --signal=INT --kill-after=20 "$limit" \
     "$py" -m fer_bench run "$@" --data "$data" --out "$results" --device "$device" "${extra[@]}"
   echo "== $name exit $?"
+  tar -czf "$out/results.tar.gz" -C "$results" .  # after every stage: a cut-off run keeps what it did
 }
 stage baseline "${limits[0]}" benchmark/baseline.yaml
 stage precision "${limits[1]}" benchmark/precision.yaml --epochs 3
 stage filters "${limits[2]}" benchmark/filters.yaml --seeds 1
 "$py" -m fer_bench status "$results"
-tar -czf "$out/results.tar.gz" -C "$results" .
 echo "results: $out/results.tar.gz"
