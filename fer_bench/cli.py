@@ -5,6 +5,7 @@ Keras and TensorFlow are imported only by the verbs that train, so the others an
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: every finished trial is recorded; run the same command again to continue",
               file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `fer-bench data | head`: the reader is gone, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _overrides(args):

@@ -206,9 +206,26 @@ class LoadedSpec:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
+def shipped_specs() -> dict[str, Path]:
+    """The specs that come with fer-bench, by name: installed as fer_bench/specs, else the checkout's."""
+    package = Path(__file__).resolve().parent
+    for folder in (package / "specs", package.parent / "benchmark"):
+        if folder.is_dir():
+            return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    return {}
+
+
+def find_spec_file(arg: str) -> Path:
+    """A spec path as given, or a shipped spec named as `dropout` or `benchmark/dropout.yaml`."""
+    path = Path(arg)
+    if path.exists() or path.parent not in (Path("."), Path("benchmark")):
+        return path
+    return shipped_specs().get(path.name.removesuffix(".yaml"), path)
+
+
 def load_spec(path: Path) -> LoadedSpec:
     """Read and validate a spec file, including every trial its sweep would make."""
-    path = Path(path)
+    path = find_spec_file(str(path))
     raw = load_yaml(path)
     if not isinstance(raw, dict):
         raise UserError(f"{path}: a spec is a YAML mapping with at least `name:`; got {type(raw).__name__}")
