@@ -161,7 +161,9 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
             record["best_metrics"] = _metrics(monitor.history[monitor.best_epoch - 1], best)
             record["best_confusion_matrix"] = {name: best[name]["confusion"] for name in TEST_SPLITS}
             if training["keep_best_weights"]:
+                out_dir.mkdir(parents=True, exist_ok=True)
                 model.save(out_dir / "best.keras")
+                record["best_weights_file"] = "best.keras"
             record["status"] = "complete"
             record["timing_eval_s"] = time.time() - eval_start
         record["timing"] = _timing(monitor.history, len(splits["train"].indices), started, fit_s,

@@ -1,4 +1,5 @@
 import gzip
+import re
 import json
 import shutil
 
@@ -258,3 +259,29 @@ def test_cache_survives_an_unwritable_cache_dir(tmp_path, monkeypatch, capsys):
     source = shutil.copy(SAMPLE, tmp_path / "s.csv.gz")
     assert load_data(source).pixels.shape[0] == 500
     assert "could not cache" in capsys.readouterr().err
+
+
+def test_compact_copy_round_trips_with_the_same_fingerprint(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    for step in (["pack", SAMPLE, tmp_path / "packed"], ["unpack", tmp_path / "packed", tmp_path / "fer.npz"]):
+        subprocess.run([sys.executable, "scripts/compact_data.py", *map(str, step)], cwd=REPO, check=True,
+                       capture_output=True, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    compact = load_data(tmp_path / "fer.npz")
+    assert compact.format == "npz" and compact.fingerprint == load_data(SAMPLE).fingerprint
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"pixels": np.zeros((2, 48, 48), np.uint8), "labels": np.zeros(2)}, "missing arrays usage"),
+    ({"pixels": np.zeros((2, 48, 47), np.uint8), "labels": np.zeros(2), "usage": np.zeros(2)},
+     "pixels must be uint8 of shape (N, 48, 48)"),
+    ({"pixels": np.zeros((2, 48, 48), np.uint8), "labels": np.array([0, 7]), "usage": np.zeros(2)},
+     "labels must be 2 integers in 0..6"),
+])
+def test_bad_npz(tmp_path, arrays, message):
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(UserError, match=re.escape(message)):
+        load_data(tmp_path / "bad.npz")
