@@ -1,6 +1,6 @@
 import gzip
-import re
 import json
+import re
 import shutil
 
 import numpy as np
