@@ -12,9 +12,10 @@ from fer_bench.faults import fault_point
 class TrialMonitor(keras.callbacks.Callback):
     """Works at epoch granularity only, so that Keras never has to sync after each batch."""
 
-    def __init__(self, progress, slug: str, diverge_above: float):
+    def __init__(self, progress, slug: str, diverge_above: float, probe=None, process_start: float = 0.0):
         super().__init__()
-        self.progress, self.slug = progress, slug
+        self.progress, self.slug, self.probe = progress, slug, probe
+        self.process_start = process_start
         self.diverge_above = diverge_above
         self.divergence: str | None = None
         self.history: list[dict] = []
@@ -50,7 +51,11 @@ class TrialMonitor(keras.callbacks.Callback):
             "time_s": round(now - self._epoch_start, 4),
             "train_s": round(train_s, 4),
             "since_fit_start_s": round(now - self.fit_started, 4),
+            "since_process_start_s": round(now - self.process_start, 4),
         }
+        if self.probe is not None:
+            entry["grad_norms"] = self.probe.norms()
+            entry["grad_probe_s"] = round(time.time() - now, 4)
         self.history.append(entry)
         self.progress.end_epoch(epoch + 1, now - self._epoch_start, logs)
         self.divergence = self._divergence(logs)

@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     data = verbs.add_parser("data", help="describe the data set: source, fingerprint, counts per split")
     data.add_argument("--data", metavar="PATH")
     data.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    report = verbs.add_parser("report", help="render all records into an HTML or Markdown report")
+    report.add_argument("results", nargs="+", metavar="RESULTS", help="results directories (merged)")
+    report.add_argument("-o", "--output", required=True, metavar="FILE", help="report.html or report.md")
+    report.add_argument("--export", metavar="FILE", help="also write the trials table as .csv or .parquet")
     status = verbs.add_parser("status", help="trials complete, diverged, failed and pending per spec")
     status.add_argument("results", nargs="+", metavar="RESULTS")
     return parser
@@ -144,6 +148,19 @@ def cmd_data(args, argv) -> int:
     return EXIT_OK
 
 
+def cmd_report(args, argv) -> int:
+    from fer_bench.report.render import render_report
+
+    started = time.time()
+    output = render_report(args.results, Path(args.output))
+    print(f"report: {output} ({time.time() - started:.1f}s)")
+    if args.export:
+        from fer_bench.report.export import export_trials
+
+        print(f"trials table: {export_trials(args.results, Path(args.export))}")
+    return EXIT_OK
+
+
 def cmd_status(args, argv) -> int:
     from fer_bench.records import status_table
 
@@ -160,4 +177,5 @@ def cmd_status(args, argv) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "validate": cmd_validate, "data": cmd_data, "status": cmd_status}
+COMMANDS = {"run": cmd_run, "list": cmd_list, "validate": cmd_validate, "data": cmd_data, "status": cmd_status,
+            "report": cmd_report}

@@ -11,6 +11,7 @@ import numpy as np
 from fer_bench.callbacks import TrialMonitor
 from fer_bench.data import EMOTIONS, FERData
 from fer_bench.faults import fault_point
+from fer_bench.gradients import GradientProbe
 from fer_bench.models import BUILDERS
 from fer_bench.models.base import INPUT_SHAPE
 from fer_bench.records import FORMAT_VERSION, RECORD, write_json_atomic
@@ -19,6 +20,9 @@ from fer_bench.splits import Split
 
 TEST_SPLITS = ("public_test", "private_test")
 PREDICT_BATCH = 256
+PROBE_BATCH = 64
+PREDICTION_SAMPLES = 24
+ACCURACY_THRESHOLDS = (0.50, 0.55, 0.60, 0.65)
 
 
 def build_model(config: dict):
@@ -94,8 +98,36 @@ def scores(probabilities: np.ndarray, labels: np.ndarray, loss: str) -> dict:
 
 
 def evaluate(model, arrays: dict[str, tuple[np.ndarray, np.ndarray]], loss: str) -> dict:
-    return {name: scores(model.predict(x, batch_size=PREDICT_BATCH, verbose=0), y, loss)
-            for name, (x, y) in arrays.items()}
+    results = {}
+    for name, (x, y) in arrays.items():
+        probabilities = model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+        results[name] = {**scores(probabilities, y, loss), "probabilities": probabilities}
+    return results
+
+
+def sample_predictions(split: Split, labels: np.ndarray, probabilities: np.ndarray, seed: int) -> dict:
+    """Predictions for a fixed set of test images, the same for every trial with the same split seed."""
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(split.indices), size=min(PREDICTION_SAMPLES, len(split.indices)),
+                                replace=False))
+    return {
+        "split": split.name,
+        "indices": split.indices[chosen].tolist(),
+        "true": labels[chosen].tolist(),
+        "predicted": probabilities[chosen].argmax(axis=1).tolist(),
+        "probabilities": np.round(probabilities[chosen].astype(np.float64), 4).tolist(),
+    }
+
+
+def time_to_accuracy(history: list[dict]) -> dict:
+    """Per threshold: the first epoch whose validation accuracy reached it, and when."""
+    reached = {}
+    for threshold in ACCURACY_THRESHOLDS:
+        hit = next((h for h in history if (h["val_accuracy"] or 0.0) >= threshold), None)
+        reached[f"{threshold:.2f}"] = None if hit is None else {
+            "epoch": hit["epoch"], "since_fit_start_s": hit["since_fit_start_s"],
+            "since_process_start_s": hit["since_process_start_s"]}
+    return reached
 
 
 def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, splits: dict[str, Split],
@@ -135,13 +167,16 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
         record["model"] = _model_summary(trial.config, model)
         x_train, y_train = arrays.get(splits["train"])
         x_val, y_val = arrays.get(splits["validation"])
-        monitor = TrialMonitor(progress, trial.slug, diverge_above=100 * uniform_guess_loss(training["loss"]))
         onehot = np.eye(len(EMOTIONS), dtype=np.float32)
+        probe = GradientProbe(model, x_train[:PROBE_BATCH], onehot[y_train[:PROBE_BATCH]], training["loss"])
+        monitor = TrialMonitor(progress, trial.slug, diverge_above=100 * uniform_guess_loss(training["loss"]),
+                               probe=probe, process_start=context["process_start"])
         model.fit(x_train, onehot[y_train], validation_data=(x_val, onehot[y_val]),
                   batch_size=training["batch_size"], epochs=training["epochs"], shuffle=True,
                   callbacks=[monitor, *make_callbacks(training["callbacks"])], verbose=0)
         fit_s = time.time() - monitor.fit_started
         record["history"] = monitor.history
+        record["time_to_accuracy"] = time_to_accuracy(monitor.history)
         progress.skip_epochs(training["epochs"] - len(monitor.history))
         if monitor.diverged_epoch:
             record.update(status="diverged", diverged_epoch=monitor.diverged_epoch,
@@ -153,6 +188,9 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
             final = evaluate(model, tests, training["loss"])
             record["metrics"] = _metrics(monitor.history[-1], final)
             record["confusion_matrix"] = {name: final[name]["confusion"] for name in TEST_SPLITS}
+            record["predictions"] = sample_predictions(splits["public_test"], tests["public_test"][1],
+                                                       final["public_test"]["probabilities"],
+                                                       trial.config["dataset"]["split_seed"])
             record["best_epoch"] = monitor.best_epoch
             best = final
             if monitor.best_epoch != len(monitor.history) and monitor.best_weights is not None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from fer_bench.faults import fault_point
 from fer_bench.plan import PlannedSpec, done_ids, plan_specs
-from fer_bench.progress import Progress, format_seconds
+from fer_bench.progress import Progress, format_seconds, process_start_time
 from fer_bench.records import DONE_STATUSES, check_results_dir, remove_stale_temp_files, trial_dir, update_plan
 from fer_bench.spec import Overrides
 
@@ -14,7 +14,7 @@ EXIT_OK, EXIT_TRIALS = 0, 3
 
 def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str,
               rerun: bool, quiet: bool, command: list[str]) -> int:
-    started = time.time()
+    started, process_start = time.time(), process_start_time()
     out = check_results_dir(out)
     fault_point("data")
     planned = plan_specs(paths, data_flag, overrides)
@@ -41,7 +41,8 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
         record = run_trial(
             planned_trial.trial, planned_trial.trial_id, spec.loaded, data, planned_trial.splits,
             arrays[id(data)], env, progress,
-            trial_dir(out, spec.loaded.spec.name, planned_trial.trial_id), {"command": command},
+            trial_dir(out, spec.loaded.spec.name, planned_trial.trial_id),
+            {"command": command, "process_start": process_start},
         )
         counts[record["status"]] += 1
         if record["status"] != "complete":

@@ -14,7 +14,8 @@ def test_wheel_carries_specs_sample_and_schema(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {f"fer_bench/specs/{p.name}" for p in (REPO / "benchmark").glob("*.yaml")}
     assert shipped <= names
-    assert {"fer_bench/sample/fer2013-sample.csv.gz", "fer_bench/schema/record.schema.json"} <= names
+    assert {"fer_bench/sample/fer2013-sample.csv.gz", "fer_bench/schema/record.schema.json",
+            "fer_bench/templates/report.html.j2", "fer_bench/templates/report.md.j2"} <= names
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", tmp_path / "site", wheel],
                    check=True, capture_output=True)
     result = subprocess.run([sys.executable, "-m", "fer_bench", "validate", "dropout", "smoke"],
@@ -22,3 +23,9 @@ def test_wheel_carries_specs_sample_and_schema(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "ok: dropout: dropout, 9 trials" in result.stdout and "smoke, 2 trials" in result.stdout
+    code = "from fer_bench.report.render import template_dir; print(template_dir())"
+    found = subprocess.run([sys.executable, "-c", code],
+                           cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin"},
+                           capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == str(tmp_path / "site" / "fer_bench" / "templates")

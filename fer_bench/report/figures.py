@@ -1,0 +1,118 @@
+"""matplotlib figures (non-interactive backend), each returned as PNG bytes."""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from fer_bench.data import EMOTIONS  # noqa: E402
+
+SPLITS = (("val_accuracy", "validation"), ("public_test_accuracy", "PublicTest"),
+          ("private_test_accuracy", "PrivateTest"))
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def accuracy_bars(summary: pd.DataFrame) -> bytes:
+    """Mean accuracy per variant and split with 95% confidence intervals as error bars."""
+    variants = list(summary.index)
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(variants) + 2), 3.8))
+    width = 0.8 / len(SPLITS)
+    for i, (metric, label) in enumerate(SPLITS):
+        means = summary[f"{metric}_mean"].to_numpy(dtype=float)
+        half = (summary[f"{metric}_ci_high"] - summary[f"{metric}_mean"]).to_numpy(dtype=float)
+        x = np.arange(len(variants)) + (i - 1) * width
+        ax.bar(x, means, width, yerr=np.nan_to_num(half), capsize=3, label=label)
+    ax.set_xticks(np.arange(len(variants)), variants, rotation=20, ha="right")
+    ax.set_ylabel("accuracy (mean, 95% CI)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _png(fig)
+
+
+def learning_curves(history: pd.DataFrame) -> bytes:
+    """Train (dashed) and validation (solid) accuracy and loss per epoch: mean over seeds, min-max band."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, (variant, rows) in enumerate(history.groupby("variant", sort=False)):
+        colour = colours[index % len(colours)]
+        for ax, (train_key, val_key) in zip(axes, (("accuracy", "val_accuracy"), ("loss", "val_loss"))):
+            for key, style in ((train_key, "--"), (val_key, "-")):
+                stats = rows.groupby("epoch")[key].agg(["mean", "min", "max"])
+                ax.plot(stats.index, stats["mean"], style, color=colour,
+                        label=variant if key == val_key and ax is axes[0] else None)
+                ax.fill_between(stats.index, stats["min"], stats["max"], color=colour, alpha=0.12)
+    for ax, name in zip(axes, ("accuracy", "loss")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{name} (dashed: train, solid: validation)")
+        ax.grid(alpha=0.3)
+    fig.legend(loc="lower center", ncol=min(4, history["variant"].nunique()), fontsize=7,
+               bbox_to_anchor=(0.5, -0.12))
+    return _png(fig)
+
+
+def lr_schedule(history: pd.DataFrame) -> bytes:
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for variant, rows in history.groupby("variant", sort=False):
+        mean = rows.groupby("epoch")["lr"].mean()
+        ax.step(mean.index, mean.to_numpy(), where="post", label=variant)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("learning rate")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def gradient_norms(history: pd.DataFrame, variant: str) -> bytes:
+    rows = history[history["variant"] == variant]
+    layers = [c for c in rows.columns if c.startswith("grad/") and rows[c].notna().any()]
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for column in layers:
+        mean = rows.groupby("epoch")[column].mean()
+        ax.plot(mean.index, mean.to_numpy(), marker=".", label=column.removeprefix("grad/"))
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("gradient L2 norm (probe batch)")
+    ax.set_title(variant, fontsize=9)
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def confusion(matrix: np.ndarray, title: str) -> bytes:
+    """Row-normalised confusion matrix with the counts written in each cell."""
+    normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(EMOTIONS)):
+        for j in range(len(EMOTIONS)):
+            ax.text(j, i, f"{normalised[i, j]:.2f}\n{int(matrix[i, j])}", ha="center", va="center", fontsize=6.5,
+                    color="white" if normalised[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(EMOTIONS)), EMOTIONS, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    return _png(fig)
+
+
+def sample_grid(images: np.ndarray, true: list[int], predicted: list[int]) -> bytes:
+    columns = 8
+    rows = int(np.ceil(len(images) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.25, rows * 1.5))
+    for ax in np.ravel(axes):
+        ax.axis("off")
+    for ax, image, t, p in zip(np.ravel(axes), images, true, predicted):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        ax.set_title(f"{EMOTIONS[t]}\n-> {EMOTIONS[p]}", fontsize=7, color="green" if t == p else "red")
+    return _png(fig)

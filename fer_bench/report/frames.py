@@ -1,0 +1,73 @@
+"""Records on disk -> pandas DataFrames: one row per trial, or one row per trial and epoch."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from fer_bench.errors import UserError
+from fer_bench.records import iter_records
+
+METRICS = ("train_accuracy", "val_accuracy", "public_test_accuracy", "private_test_accuracy",
+           "train_loss", "val_loss", "public_test_loss", "private_test_loss")
+
+
+def read_all(paths) -> list[dict]:
+    """Every readable record under the given directories, merged; unreadable ones are warned about."""
+    records = []
+    for root in map(Path, paths):
+        if not root.exists():
+            raise UserError(f"{root}: no such results directory")
+        if not root.is_dir():
+            raise UserError(f"{root}: is a file; give a results directory")
+        for path, record in iter_records(root):
+            record["_path"] = str(path)
+            records.append(record)
+    if not records:
+        raise UserError(f"{', '.join(map(str, paths))}: no trial records found (run `fer-bench run SPEC` first)")
+    return records
+
+
+def trials_frame(records: list[dict]) -> pd.DataFrame:
+    rows = []
+    for r in records:
+        env, timing, data = r.get("environment", {}), r.get("timing", {}), r.get("data", {})
+        row = {
+            "spec": r["spec"], "trial_id": r["trial_id"], "variant": r.get("variant"), "seed": r.get("seed"),
+            "status": r.get("status"), "params": json.dumps(r.get("params", {}), sort_keys=True),
+            "error": r.get("error"), "diverged_epoch": r.get("diverged_epoch"),
+            "epochs": len(r.get("history", [])), "best_epoch": r.get("best_epoch"),
+            "backend": env.get("backend"), "device": (env.get("device") or {}).get("name"),
+            "device_kind": (env.get("device") or {}).get("kind"),
+            "data_source": data.get("source"), "data_fingerprint": data.get("fingerprint"),
+            "n_train": (data.get("n") or {}).get("train"),
+            "seconds_per_epoch": timing.get("seconds_per_epoch"),
+            "train_images_per_s": timing.get("steady_train_images_per_s"),
+            "total_s": timing.get("total_s"),
+            "path": r.get("_path"),
+        }
+        for key in METRICS:
+            row[key] = (r.get("metrics") or {}).get(key)
+            row[f"best_{key}"] = (r.get("best_metrics") or {}).get(key)
+        for threshold, hit in (r.get("time_to_accuracy") or {}).items():
+            row[f"epochs_to_{threshold}"] = hit["epoch"] if hit else None
+            row[f"seconds_to_{threshold}"] = hit["since_fit_start_s"] if hit else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def history_frame(records: list[dict]) -> pd.DataFrame:
+    rows = []
+    for r in records:
+        for h in r.get("history", []):
+            row = {"spec": r["spec"], "variant": r.get("variant"), "seed": r.get("seed"), "trial_id": r["trial_id"],
+                   **{k: v for k, v in h.items() if k != "grad_norms"}}
+            for layer, norm in (h.get("grad_norms") or {}).items():
+                row[f"grad/{layer}"] = norm
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def load_records(*paths) -> pd.DataFrame:
+    """One row per trial record under the given results directories (the notebook entry point)."""
+    return trials_frame(read_all(paths or ("results",)))

@@ -1,0 +1,242 @@
+"""Records -> one report: tables, statistics and figures through the Jinja2 templates.
+
+The report reads records (and, for the sample-predictions grid, the images they name); it never
+trains anything.
+"""
+
+import base64
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+from sklearn.metrics import precision_recall_fscore_support
+
+from fer_bench.data import EMOTIONS
+from fer_bench.errors import UserError
+from fer_bench.report import figures
+from fer_bench.report.frames import history_frame, read_all, trials_frame
+from fer_bench.report.reference import ANCHORS, STUDY
+from fer_bench.report.stats import compare_best, summarize
+
+TABLE_METRICS = ("val_accuracy", "public_test_accuracy", "private_test_accuracy")
+THRESHOLDS = ("0.50", "0.55", "0.60", "0.65")
+
+
+def template_dir() -> Path:
+    package = Path(__file__).resolve().parent.parent
+    for folder in (package / "templates", package.parent / "templates"):
+        if folder.is_dir():
+            return folder
+    raise UserError("report templates not found: reinstall fer-bench")
+
+
+def render_report(paths, output: Path) -> Path:
+    """Write the report to `output` (.html: one self-contained file; .md: figures in a folder beside it)."""
+    suffix = output.suffix.lower()
+    if suffix not in (".html", ".md"):
+        raise UserError(f"{output}: the report must end in .html or .md")
+    records = read_all(paths)
+    figure_store = FigureStore(output, inline=suffix == ".html")
+    context = build_context(records, paths, figure_store)
+    # Markdown is not HTML: escaping it would show &lt; to readers. Every HTML page escapes everything.
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir()),
+                             autoescape=jinja2.select_autoescape(["html.j2"], default_for_string=False),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["pct"] = lambda v: "-" if v is None or pd.isna(v) else f"{100 * v:.2f}"
+    env.filters["num"] = lambda v, d=1: "-" if v is None or pd.isna(v) else f"{v:,.{d}f}"
+    text = env.get_template(f"report{suffix}.j2").render(**context)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    return output
+
+
+class FigureStore:
+    """Figures as data URIs (HTML) or as PNG files in <report>_files/ (Markdown)."""
+
+    def __init__(self, output: Path, inline: bool):
+        self.inline, self.folder = inline, output.with_name(output.stem + "_files")
+        self.count = 0
+
+    def add(self, name: str, png: bytes) -> str:
+        self.count += 1
+        if self.inline:
+            return "data:image/png;base64," + base64.b64encode(png).decode()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        filename = f"{self.count:02d}-{''.join(c if c.isalnum() or c in '-_' else '-' for c in name)}.png"
+        (self.folder / filename).write_bytes(png)
+        return f"{self.folder.name}/{filename}"
+
+
+def build_context(records: list[dict], paths, store: FigureStore) -> dict:
+    trials = trials_frame(records)
+    history = history_frame(records)
+    specs = [spec_section(name, trials[trials["spec"] == name], history, records, store)
+             for name in sorted(trials["spec"].unique())]
+    return {
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "sources": [str(p) for p in paths],
+        "n_records": len(records),
+        "specs": specs,
+        "environments": environment_rows(records),
+        "anchors": ANCHORS,
+        "emotions": EMOTIONS,
+    }
+
+
+def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records: list[dict],
+                 store: FigureStore) -> dict:
+    complete = trials[trials["status"] == "complete"]
+    spec_records = [r for r in records if r["spec"] == name]
+    section = {
+        "name": name,
+        "description": (spec_records[0].get("config") and _description(spec_records[0])) or "",
+        "n_trials": len(trials),
+        "on_sample": bool((trials["data_source"] == "sample").any()),
+        "problems": [{"trial_id": r["trial_id"], "status": r["status"], "error": r.get("error", ""),
+                      "epoch": r.get("diverged_epoch") or ""} for r in spec_records if r.get("status") != "complete"],
+        "warnings": mixed_environment_warnings(trials),
+        "rows": [], "figures": [], "verdicts": [], "study": None, "per_class": [], "confused": [],
+    }
+    if complete.empty:
+        return section
+    summary = variant_summary(complete)
+    section["rows"] = summary.reset_index().to_dict("records")
+    for metric in TABLE_METRICS:
+        verdict = compare_best(complete, metric)
+        if verdict:
+            section["verdicts"].append(verdict.sentence(metric.replace("_", " ")))
+    best = summary["val_accuracy_mean"].idxmax()
+    section["best"] = best
+    if name in STUDY and not section["on_sample"]:
+        section["study"] = study_rows(name, summary, best)
+    spec_history = history[history["trial_id"].isin(complete["trial_id"])]
+    best_history = spec_history[spec_history["variant"] == best]
+    last = best_history[best_history["epoch"] == best_history["epoch"].max()]
+    figs = section["figures"]
+    figs.append((f"Accuracy per variant (mean over seeds, 95% CI); best on validation: {best}, "
+                 f"{summary.loc[best, 'val_accuracy_mean']:.4f}",
+                 store.add(f"{name}-bars", figures.accuracy_bars(summary))))
+    figs.append((f"Learning curves (mean over seeds, min-max band); {best} at its last epoch: "
+                 f"validation accuracy {last['val_accuracy'].mean():.4f}",
+                 store.add(f"{name}-curves", figures.learning_curves(spec_history))))
+    figs.append((f"Learning rate per epoch; {best} at its last epoch: {last['lr'].mean():.3g}",
+                 store.add(f"{name}-lr", figures.lr_schedule(spec_history))))
+    grads = [c for c in best_history.columns if c.startswith("grad/") and best_history[c].notna().any()]
+    if grads:
+        figs.append((f"Per-layer gradient norms over training ({best}); {grads[0].removeprefix('grad/')} at the "
+                     f"last epoch: {last[grads[0]].mean():.4g}",
+                     store.add(f"{name}-gradients", figures.gradient_norms(spec_history, best))))
+    best_records = [r for r in spec_records if r.get("variant") == best and r.get("status") == "complete"]
+    for split, label in (("public_test", "PublicTest"), ("private_test", "PrivateTest")):
+        matrix = np.sum([np.array(r["confusion_matrix"][split]) for r in best_records], axis=0)
+        figs.append((f"Confusion matrix, {label}, {best} (all seeds, row-normalised, with counts): "
+                     f"{int(np.trace(matrix))} of {int(matrix.sum())} correct",
+                     store.add(f"{name}-confusion-{split}", figures.confusion(matrix, f"{best}: {label}"))))
+        if split == "public_test":
+            section["per_class"] = per_class(matrix)
+            section["confused"] = most_confused(matrix)
+    grid = sample_grid(best_records)
+    if grid:
+        shown = best_records[0]["predictions"]
+        correct = sum(t == p for t, p in zip(shown["true"], shown["predicted"]))
+        figs.append((f"Sample PublicTest predictions ({best}, seed {best_records[0]['seed']}): true → predicted; "
+                     f"{correct} of {len(shown['true'])} correct", store.add(f"{name}-samples", grid)))
+    return section
+
+
+def _description(record: dict) -> str:
+    import yaml
+
+    try:
+        return str(yaml.safe_load(record.get("spec_content", "")).get("description", "")).strip()
+    except (yaml.YAMLError, AttributeError):
+        return ""
+
+
+def variant_summary(complete: pd.DataFrame) -> pd.DataFrame:
+    rows = {}
+    for variant, group in complete.groupby("variant", sort=False):
+        row = {"n": len(group)}
+        for metric in (*TABLE_METRICS, "seconds_per_epoch", "train_images_per_s"):
+            stats = summarize(group[metric])
+            row.update({f"{metric}_{k}": v for k, v in stats.items() if k != "n"})
+        for threshold in THRESHOLDS:
+            column = f"epochs_to_{threshold}"
+            reached = group[column].dropna() if column in group else pd.Series(dtype=float)
+            row[f"to_{threshold}"] = (f"{reached.mean():.1f} ({len(reached)}/{len(group)})" if len(reached)
+                                      else f"- (0/{len(group)})")
+        rows[variant] = row
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("variant")
+
+
+def study_rows(name: str, summary: pd.DataFrame, best: str) -> list[dict]:
+    study = STUDY[name]
+    ours = summary.loc[best]
+    return [{"metric": metric.replace("_", " "), "study": study[metric], "ours": ours[f"{metric}_mean"],
+             "ours_std": ours[f"{metric}_std"]}
+            for metric in TABLE_METRICS if metric in study] + [{"label": study["label"], "variant": best}]
+
+
+def per_class(matrix: np.ndarray) -> list[dict]:
+    true = np.repeat(np.arange(len(EMOTIONS)), matrix.sum(axis=1))
+    predicted = np.concatenate([np.repeat(np.arange(len(EMOTIONS)), row) for row in matrix])
+    precision, recall, f1, support = precision_recall_fscore_support(
+        true, predicted, labels=range(len(EMOTIONS)), zero_division=0)
+    return [{"emotion": e, "precision": p, "recall": r, "f1": f, "support": int(s)}
+            for e, p, r, f, s in zip(EMOTIONS, precision, recall, f1, support)]
+
+
+def most_confused(matrix: np.ndarray, top: int = 5) -> list[dict]:
+    pairs = [(int(matrix[i, j]), i, j) for i in range(len(EMOTIONS)) for j in range(len(EMOTIONS)) if i != j]
+    total = max(int(matrix.sum()), 1)
+    return [{"true": EMOTIONS[i], "predicted": EMOTIONS[j], "count": c, "share": c / total}
+            for c, i, j in sorted(pairs, reverse=True)[:top] if c]
+
+
+_DATA_CACHE: dict[str, object] = {}
+
+
+def sample_grid(records: list[dict]) -> bytes | None:
+    """The first record's sample predictions, drawn from the data it names (skipped when absent)."""
+    record = next((r for r in records if r.get("predictions")), None)
+    if record is None:
+        return None
+    from fer_bench.datasource import load_data
+
+    path = record["data"]["path"]
+    try:
+        data = _DATA_CACHE.get(path) or load_data(Path(path))
+    except UserError:
+        print(f"warning: {path}: data not found; the sample-predictions grid is left out", file=sys.stderr)
+        return None
+    _DATA_CACHE[path] = data
+    if data.fingerprint != record["data"]["fingerprint"]:
+        print(f"warning: {path}: data changed since the run; the sample-predictions grid is left out",
+              file=sys.stderr)
+        return None
+    p = record["predictions"]
+    return figures.sample_grid(data.pixels[p["indices"]], p["true"], p["predicted"])
+
+
+def environment_rows(records: list[dict]) -> list[dict]:
+    seen = {}
+    for r in records:
+        env = r.get("environment", {})
+        key = (env.get("backend"), env.get("backend_version"), (env.get("device") or {}).get("name"),
+               (env.get("versions") or {}).get("keras"), env.get("data_fingerprint"), r["spec"])
+        seen.setdefault(key, 0)
+        seen[key] += 1
+    return [{"backend": k[0], "backend_version": k[1], "device": k[2], "keras": k[3], "data": k[4], "spec": k[5],
+             "trials": n} for k, n in sorted(seen.items(), key=lambda kv: tuple(map(str, kv[0])))]
+
+
+def mixed_environment_warnings(trials: pd.DataFrame) -> list[str]:
+    warnings = []
+    for column, what in (("backend", "backends"), ("device", "devices"), ("data_fingerprint", "data sets")):
+        values = sorted(trials[column].dropna().astype(str).unique())
+        if len(values) > 1:
+            warnings.append(f"this comparison mixes {what}: {', '.join(values)}")
+    return warnings

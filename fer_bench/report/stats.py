@@ -1,0 +1,73 @@
+"""Statistics over seeds: mean, spread, 95% confidence intervals, and a best-vs-runner-up test."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+ALPHA = 0.05
+
+
+def summarize(values) -> dict:
+    """n, mean, sample standard deviation and the 95% t-interval of the mean."""
+    x = np.asarray([v for v in values if v is not None and not pd.isna(v)], dtype=float)
+    n = len(x)
+    if n == 0:
+        return {"n": 0, "mean": None, "std": None, "ci_low": None, "ci_high": None}
+    mean = float(x.mean())
+    if n == 1:
+        return {"n": 1, "mean": mean, "std": None, "ci_low": None, "ci_high": None}
+    std = float(x.std(ddof=1))
+    half = float(stats.t.ppf(1 - ALPHA / 2, n - 1) * std / np.sqrt(n))
+    return {"n": n, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
+
+
+@dataclass
+class Verdict:
+    best: str
+    runner_up: str
+    test: str
+    n: int
+    difference: float
+    p_value: float | None
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value is not None and self.p_value < ALPHA
+
+    def sentence(self, metric: str) -> str:
+        if self.p_value is None:
+            return (f"{self.best} leads {self.runner_up} by {self.difference * 100:.2f} points of {metric}; "
+                    f"too few seeds (n={self.n}) to tell it from noise.")
+        if self.significant:
+            return (f"{self.best} beats {self.runner_up} by {self.difference * 100:.2f} points of {metric}, "
+                    f"beyond noise ({self.test}, n={self.n}, p={self.p_value:.3g}).")
+        return (f"{self.best} and {self.runner_up} are within noise on {metric}: difference "
+                f"{self.difference * 100:.2f} points ({self.test}, n={self.n}, p={self.p_value:.3g}).")
+
+
+def compare_best(frame: pd.DataFrame, metric: str) -> Verdict | None:
+    """Best variant (by mean) against the runner-up: a paired t-test over shared seeds, else Welch's."""
+    done = frame[frame["status"] == "complete"].dropna(subset=[metric])
+    means = done.groupby("variant")[metric].mean().sort_values(ascending=False)
+    if len(means) < 2:
+        return None
+    best, runner_up = means.index[0], means.index[1]
+    a = done[done["variant"] == best].set_index("seed")[metric]
+    b = done[done["variant"] == runner_up].set_index("seed")[metric]
+    shared = a.index.intersection(b.index)
+    difference = float(means.iloc[0] - means.iloc[1])
+    if len(shared) >= 2 and len(shared) == len(a) == len(b):
+        diffs = a[shared] - b[shared]
+        p = 1.0 if np.allclose(diffs, diffs.iloc[0]) and diffs.iloc[0] == 0 else float(
+            stats.ttest_rel(a[shared], b[shared]).pvalue)
+        return Verdict(best, runner_up, "paired t-test over seeds", len(shared), difference, _finite(p))
+    if len(a) >= 2 and len(b) >= 2:
+        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+        return Verdict(best, runner_up, "Welch's t-test", min(len(a), len(b)), difference, _finite(p))
+    return Verdict(best, runner_up, "none", min(len(a), len(b)), difference, None)
+
+
+def _finite(p: float) -> float | None:
+    return p if np.isfinite(p) else None
