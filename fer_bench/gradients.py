@@ -14,7 +14,7 @@ class GradientProbe:
         self.model, self.x, self.y = model, x, y_onehot
         self.loss = keras.losses.get(loss)
         self.layers = [v.path.rsplit("/", 1)[0] for v in model.trainable_variables]
-        self._jax_grad = None
+        self._compiled = None
 
     def norms(self) -> dict[str, float]:
         """L2 norm of the loss gradient per trainable layer (all its variables together)."""
@@ -31,22 +31,28 @@ class GradientProbe:
     def _tensorflow(self):
         import tensorflow as tf
 
-        with tf.GradientTape() as tape:
-            loss = self._mean_loss(self.model(self.x, training=False))
-        return [g.numpy() for g in tape.gradient(loss, self.model.trainable_variables)]
+        if self._compiled is None:
+            @tf.function
+            def gradients(x):
+                with tf.GradientTape() as tape:
+                    loss = self._mean_loss(self.model(x, training=False))
+                return tape.gradient(loss, self.model.trainable_variables)
+
+            self._compiled = gradients
+        return [g.numpy() for g in self._compiled(self.x)]
 
     def _jax(self):
         import jax
 
-        if self._jax_grad is None:
+        if self._compiled is None:
             def loss_of(trainable, non_trainable):
                 predictions, _ = self.model.stateless_call(trainable, non_trainable, self.x, training=False)
                 return self._mean_loss(predictions)
 
-            self._jax_grad = jax.jit(jax.grad(loss_of))
+            self._compiled = jax.jit(jax.grad(loss_of))
         trainable = [v.value for v in self.model.trainable_variables]
         non_trainable = [v.value for v in self.model.non_trainable_variables]
-        return [np.asarray(g) for g in self._jax_grad(trainable, non_trainable)]
+        return [np.asarray(g) for g in self._compiled(trainable, non_trainable)]
 
     def _torch(self):
         import torch

@@ -25,11 +25,11 @@ if [ "$mode" = full ]; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 else
   data=fer_bench/sample/fer2013-sample.csv.gz device=cpu limits=(120 120 120)
-  extra=(--epochs 1 --max-train-samples 70 --max-eval-samples 35)
+  extra=(--epochs 1 --seeds 1 --max-train-samples 70 --max-eval-samples 35)
 fi
 "$py" -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)"
 
-stage() {  # name, seconds, fer-bench run arguments; SIGINT lets fer-bench stop cleanly
+stage() {  # name, seconds, fer-bench run arguments (extra ones last, so tiny's win); SIGINT stops cleanly
   local name=$1 limit=$2; shift 2
   echo "== $name (at most ${limit}s): $*"
   timeout --signal=INT --kill-after=20 "$limit" \

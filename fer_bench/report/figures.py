@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from fer_bench.data import EMOTIONS  # noqa: E402
 
@@ -53,6 +54,7 @@ def learning_curves(history: pd.DataFrame) -> bytes:
                 ax.fill_between(stats.index, stats["min"], stats["max"], color=colour, alpha=0.12)
     for ax, name in zip(axes, ("accuracy", "loss")):
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"{name} (dashed: train, solid: validation)")
         ax.grid(alpha=0.3)
     fig.legend(loc="lower center", ncol=min(4, history["variant"].nunique()), fontsize=7,
@@ -67,6 +69,7 @@ def lr_schedule(history: pd.DataFrame) -> bytes:
         ax.step(mean.index, mean.to_numpy(), where="post", label=variant)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("learning rate")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
@@ -82,6 +85,7 @@ def gradient_norms(history: pd.DataFrame, variant: str) -> bytes:
         ax.plot(mean.index, mean.to_numpy(), marker=".", label=column.removeprefix("grad/"))
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("gradient L2 norm (probe batch)")
     ax.set_title(variant, fontsize=9)
     ax.legend(fontsize=7, ncol=2)

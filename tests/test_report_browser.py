@@ -1,0 +1,47 @@
+"""The HTML report in headless Chromium: no console errors, every image loaded, every section there."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_cli
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+ARTIFACTS = Path(os.environ.get("FER_BENCH_TEST_ARTIFACTS", REPO / "results" / "test-artifacts"))
+
+
+@pytest.fixture
+def browser(tmp_path):
+    if not (CHROMIUM and DRIVER):
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium and chromium-driver are missing: .ci/run installs them")
+        pytest.skip("Debian's chromium and chromium-driver are not installed")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,2000",
+                 f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=DRIVER))
+    yield driver
+    driver.quit()
+
+
+def test_report_opens_cleanly_in_chromium(browser, tmp_path):
+    out = tmp_path / "results"
+    assert run_cli("run", REPO / "benchmark/smoke.yaml", "--out", out, "--quiet").returncode == 0
+    report = tmp_path / "report.html"
+    result = run_cli("report", out, "-o", report)
+    assert result.returncode == 0, result.stderr
+    browser.get(report.as_uri())
+    widths = browser.execute_script("return Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)")
+    assert len(widths) >= 7 and all(w > 0 for w in widths), widths
+    sections = browser.execute_script("return Array.from(document.querySelectorAll('section')).map(s => s.id)")
+    assert sections == ["spec-smoke", "anchors", "environment"]
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "report.png"))
