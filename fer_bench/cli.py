@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     data = verbs.add_parser("data", help="describe the data set: source, fingerprint, counts per split")
     data.add_argument("--data", metavar="PATH")
     data.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    data.add_argument("--audit", action="store_true",
+                      help="also find duplicates across splits, label conflicts and blank images")
     report = verbs.add_parser("report", help="render all records into an HTML or Markdown report")
     report.add_argument("results", nargs="+", metavar="RESULTS", help="results directories (merged)")
     report.add_argument("-o", "--output", required=True, metavar="FILE", help="report.html or report.md")
@@ -131,6 +133,14 @@ def cmd_data(args, argv) -> int:
     report = {**data.describe(), "split_seed": defaults.split_seed,
               "validation_fraction": defaults.validation_fraction, "splits": summary, "warnings": warnings,
               "load_s": round(time.time() - started, 3), "from_cache": data.from_cache}
+    if args.audit:
+        from fer_bench.audit import load_audit
+        from fer_bench.audit import summarize as summarize_audit
+
+        audit_started = time.time()
+        audit = load_audit(data)
+        report["audit"] = {**summarize_audit(audit, data, splits["train"].indices, splits["validation"].indices),
+                           "seconds": round(time.time() - audit_started, 2), "from_cache": audit["from_cache"]}
     if args.json:
         print(json.dumps(report))
         return EXIT_OK
@@ -143,9 +153,27 @@ def cmd_data(args, argv) -> int:
     for name, row in summary.items():
         counts = " ".join(f"{c:>8}" for c in row["class_counts"])
         print(f"{name:<13}{row['n']:>7}  {counts}  {row['pixel_mean']:>5.1f}  {row['pixel_std']:>5.1f}")
+    if args.audit:
+        _print_audit(report["audit"])
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
+
+
+def _print_audit(audit: dict) -> None:
+    print(f"\naudit        copies: root-mean-square difference <= {audit['threshold_rms']:g} grey levels "
+          f"({audit['seconds']:.1f}s{', cached' if audit['from_cache'] else ''})")
+    print(f"pairs        {audit['exact_pairs']} exact, {audit['near_pairs']} near-exact, in {audit['groups']} groups "
+          f"({audit['groups_across_splits']} across splits)")
+    print(f"conflicts    {audit['conflicting_label_groups']} groups of copies carry different emotions")
+    print("blank        " + ", ".join(f"{n} {u}" for u, n in audit["blank_images"].items()))
+    for name in ("PublicTest", "PrivateTest"):
+        s = audit[name]
+        print(f"{name:<13}{s['with_copy_in_training']} of {s['n']} ({100 * s['with_copy_in_training'] / s['n']:.1f}%) "
+              f"have a copy in Training ({s['with_copy_in_train_split']} in train, "
+              f"{s['with_copy_in_validation_split']} in validation)")
+    v = audit["validation"]
+    print(f"validation   {v['with_copy_in_train_split']} of {v['n']} have a copy in train")
 
 
 def cmd_report(args, argv) -> int:

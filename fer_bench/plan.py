@@ -7,6 +7,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from fer_bench.data import FERData
 from fer_bench.datasource import load_data, resolve_data_path
 from fer_bench.errors import UserError
@@ -26,6 +28,7 @@ class PlannedTrial:
     trial_id: str
     data: FERData
     splits: dict[str, Split]
+    dropped_from_training: int = 0
 
     @property
     def macs(self) -> int:
@@ -57,15 +60,36 @@ def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides) ->
                 print(f"warning: {source}: {warning}", file=sys.stderr)
         data = datasets[source]
         trials = []
-        split_cache: dict[tuple, dict[str, Split]] = {}
+        split_cache: dict[tuple, tuple[dict[str, Split], int]] = {}
         for trial in expand(spec, overrides):
             ds = trial.config["dataset"]
-            key = (ds["split_seed"], ds["validation_fraction"], ds["max_train_samples"], ds["max_eval_samples"])
+            key = (ds["split_seed"], ds["validation_fraction"], ds["max_train_samples"], ds["max_eval_samples"],
+                   ds["drop_test_duplicates"], ds["drop_blank"])
             if key not in split_cache:
-                split_cache[key] = study_splits(data, *key)
-            trials.append(PlannedTrial(trial, trial.trial_id(data.fingerprint), data, split_cache[key]))
+                dropped = dropped_rows(data, *key[4:])
+                split_cache[key] = (study_splits(data, *key[:4], drop_from_training=dropped),
+                                    0 if dropped is None else len(dropped))
+            splits, n_dropped = split_cache[key]
+            trials.append(PlannedTrial(trial, trial.trial_id(data.fingerprint), data, splits, n_dropped))
         planned.append(PlannedSpec(spec, trials))
     return planned
+
+
+def dropped_rows(data: FERData, test_duplicates: bool, blank: bool) -> np.ndarray | None:
+    """Training rows that a spec's dataset.drop_* options remove before the split."""
+    if not (test_duplicates or blank):
+        return None
+    from fer_bench.audit import copies_among, load_audit
+
+    audit = load_audit(data)
+    training = data.indices("Training")
+    drop = []
+    if test_duplicates:
+        tests = np.concatenate([data.indices("PublicTest"), data.indices("PrivateTest")])
+        drop.append(training[copies_among(audit, training, tests)])
+    if blank:
+        drop.append(np.intersect1d(training, np.array(audit["blank"], dtype=int)))
+    return np.unique(np.concatenate(drop)).astype(int)
 
 
 def measured_rates(results: Path) -> dict:

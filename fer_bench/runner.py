@@ -8,10 +8,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from fer_bench.audit import summarize as audit_summary
 from fer_bench.callbacks import TrialMonitor
 from fer_bench.data import EMOTIONS, FERData
 from fer_bench.faults import fault_point
 from fer_bench.gradients import GradientProbe
+from fer_bench.honest import dedup_masks, honest_scores
 from fer_bench.models import BUILDERS
 from fer_bench.models.base import INPUT_SHAPE
 from fer_bench.records import FORMAT_VERSION, RECORD, write_json_atomic
@@ -101,7 +103,7 @@ def evaluate(model, arrays: dict[str, tuple[np.ndarray, np.ndarray]], loss: str)
     results = {}
     for name, (x, y) in arrays.items():
         probabilities = model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
-        results[name] = {**scores(probabilities, y, loss), "probabilities": probabilities}
+        results[name] = {**scores(probabilities, y, loss), "probabilities": probabilities, "labels": y}
     return results
 
 
@@ -148,7 +150,10 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
         "spec_sha256": loaded.sha256,
         "spec_content": loaded.text,
         "data": {**data.describe(), **{k: trial.config["dataset"][k] for k in (
-            "split_seed", "validation_fraction", "max_train_samples", "max_eval_samples")},
+            "split_seed", "validation_fraction", "max_train_samples", "max_eval_samples", "drop_test_duplicates",
+            "drop_blank")},
+                 "dropped_from_training": context["dropped_from_training"],
+                 "audit": audit_summary(context["audit"], data, splits["train"].indices, splits["validation"].indices),
                  "n": {name: int(len(s.indices)) for name, s in splits.items()}},
         "environment": {**env, "data_fingerprint": data.fingerprint, "seed": trial.seed},
         "command": context.get("command"),
@@ -186,7 +191,10 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
             eval_start = time.time()
             tests = {name: arrays.get(splits[name]) for name in TEST_SPLITS}
             final = evaluate(model, tests, training["loss"])
-            record["metrics"] = _metrics(monitor.history[-1], final)
+            masks = dedup_masks(context["audit"], data, splits)
+            val_arrays = (x_val, y_val)
+            record["metrics"] = {**_metrics(monitor.history[-1], final),
+                                 **honest_scores(model, masks, final, monitor.history[-1]["val_accuracy"], val_arrays)}
             record["confusion_matrix"] = {name: final[name]["confusion"] for name in TEST_SPLITS}
             record["predictions"] = sample_predictions(splits["public_test"], tests["public_test"][1],
                                                        final["public_test"]["probabilities"],
@@ -196,7 +204,9 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
             if monitor.best_epoch != len(monitor.history) and monitor.best_weights is not None:
                 model.set_weights(monitor.best_weights)
                 best = evaluate(model, tests, training["loss"])
-            record["best_metrics"] = _metrics(monitor.history[monitor.best_epoch - 1], best)
+            best_epoch = monitor.history[monitor.best_epoch - 1]
+            record["best_metrics"] = {**_metrics(best_epoch, best),
+                                      **honest_scores(model, masks, best, best_epoch["val_accuracy"], val_arrays)}
             record["best_confusion_matrix"] = {name: best[name]["confusion"] for name in TEST_SPLITS}
             if training["keep_best_weights"]:
                 out_dir.mkdir(parents=True, exist_ok=True)

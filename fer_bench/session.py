@@ -33,16 +33,21 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     progress = Progress(len(todo), [p.trial.config["training"]["epochs"] for _, p in todo], quiet=quiet)
     progress.say(f"running {len(todo)} trials ({skipped} already recorded) on {env['backend']} "
                  f"{device_info['kind']} ({device_info['name']}); results in {out}")
-    arrays = {}
+    from fer_bench.audit import load_audit
+
+    arrays, audits = {}, {}
     counts = {"complete": 0, "diverged": 0, "failed": 0}
     for spec, planned_trial in todo:
         data = planned_trial.data
         arrays.setdefault(id(data), ArrayCache(data))
+        if id(data) not in audits:
+            audits[id(data)] = load_audit(data)
         record = run_trial(
             planned_trial.trial, planned_trial.trial_id, spec.loaded, data, planned_trial.splits,
             arrays[id(data)], env, progress,
             trial_dir(out, spec.loaded.spec.name, planned_trial.trial_id),
-            {"command": command, "process_start": process_start},
+            {"command": command, "process_start": process_start, "audit": audits[id(data)],
+             "dropped_from_training": planned_trial.dropped_from_training},
         )
         counts[record["status"]] += 1
         if record["status"] != "complete":

@@ -40,6 +40,8 @@ class DatasetSpec(_Strict):
     validation_fraction: float = Field(default=0.3, gt=0.0, lt=1.0)
     max_train_samples: PositiveInt | None = None
     max_eval_samples: PositiveInt | None = None
+    drop_test_duplicates: bool = False  # drop Training images that copy a PublicTest/PrivateTest image
+    drop_blank: bool = False  # drop blank Training images
 
 
 class OptimizerSpec(_Strict):

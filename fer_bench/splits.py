@@ -30,13 +30,18 @@ def study_splits(
     validation_fraction: float = 0.3,
     max_train_samples: int | None = None,
     max_eval_samples: int | None = None,
+    drop_from_training: np.ndarray | None = None,
 ) -> dict[str, Split]:
     """train/validation from Training, public_test/private_test as given; subsets stratified.
 
     Rows are put in a content order before splitting, so the same images give the same split
     whether they came from a CSV, a gzip file or a folder tree, in any row order.
+    `drop_from_training` rows (e.g. copies of test images) are removed before the split.
     """
-    training = _canonical(data, data.indices("Training"))
+    training = data.indices("Training")
+    if drop_from_training is not None and len(drop_from_training):
+        training = np.setdiff1d(training, drop_from_training)
+    training = _canonical(data, training)
     train, validation = train_test_split(
         training, test_size=validation_fraction, stratify=data.labels[training], random_state=split_seed
     )

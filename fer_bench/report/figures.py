@@ -110,6 +110,19 @@ def confusion(matrix: np.ndarray, title: str) -> bytes:
     return _png(fig)
 
 
+def pairs_grid(data, pairs: list[tuple[int, int]]) -> bytes:
+    """Pairs of images side by side, each titled with its split and emotion."""
+    from fer_bench.data import USAGES
+
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(3.2, 1.6 * len(pairs)), squeeze=False)
+    for row, (i, j) in zip(axes, pairs):
+        for ax, k in zip(row, (i, j)):
+            ax.imshow(data.pixels[k], cmap="gray", vmin=0, vmax=255)
+            ax.set_title(f"{USAGES[data.usage[k]]} #{k}\n{EMOTIONS[data.labels[k]]}", fontsize=7)
+            ax.axis("off")
+    return _png(fig)
+
+
 def sample_grid(images: np.ndarray, true: list[int], predicted: list[int]) -> bytes:
     columns = 8
     rows = int(np.ceil(len(images) / columns))

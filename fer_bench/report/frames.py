@@ -9,7 +9,8 @@ from fer_bench.errors import UserError
 from fer_bench.records import iter_records
 
 METRICS = ("train_accuracy", "val_accuracy", "public_test_accuracy", "private_test_accuracy",
-           "train_loss", "val_loss", "public_test_loss", "private_test_loss")
+           "train_loss", "val_loss", "public_test_loss", "private_test_loss",
+           "val_accuracy_dedup", "public_test_accuracy_dedup", "private_test_accuracy_dedup")
 
 
 def read_all(paths) -> list[dict]:

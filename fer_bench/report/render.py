@@ -22,6 +22,7 @@ from fer_bench.report.reference import ANCHORS, STUDY
 from fer_bench.report.stats import compare_best, summarize
 
 TABLE_METRICS = ("val_accuracy", "public_test_accuracy", "private_test_accuracy")
+DEDUP_METRICS = tuple(f"{m}_dedup" for m in TABLE_METRICS)
 THRESHOLDS = ("0.50", "0.55", "0.60", "0.65")
 
 
@@ -76,6 +77,7 @@ def build_context(records: list[dict], paths, store: FigureStore) -> dict:
     specs = [spec_section(name, trials[trials["spec"] == name], history, records, store)
              for name in sorted(trials["spec"].unique())]
     return {
+        "audits": audit_sections(records, store),
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "sources": [str(p) for p in paths],
         "n_records": len(records),
@@ -160,9 +162,12 @@ def variant_summary(complete: pd.DataFrame) -> pd.DataFrame:
     rows = {}
     for variant, group in complete.groupby("variant", sort=False):
         row = {"n": len(group)}
-        for metric in (*TABLE_METRICS, "seconds_per_epoch", "train_images_per_s"):
+        for metric in (*TABLE_METRICS, *DEDUP_METRICS, "seconds_per_epoch", "train_images_per_s"):
             stats = summarize(group[metric])
             row.update({f"{metric}_{k}": v for k, v in stats.items() if k != "n"})
+        for metric in TABLE_METRICS:
+            dedup, full = row[f"{metric}_dedup_mean"], row[f"{metric}_mean"]
+            row[f"{metric}_dedup_gap"] = None if dedup is None or full is None else dedup - full
         for threshold in THRESHOLDS:
             column = f"epochs_to_{threshold}"
             reached = group[column].dropna() if column in group else pd.Series(dtype=float)
@@ -202,23 +207,54 @@ _DATA_CACHE: dict[str, object] = {}
 def sample_grid(records: list[dict]) -> bytes | None:
     """The first record's sample predictions, drawn from the data it names (skipped when absent)."""
     record = next((r for r in records if r.get("predictions")), None)
-    if record is None:
+    data = _data_for(record) if record else None
+    if data is None:
         return None
+    p = record["predictions"]
+    return figures.sample_grid(data.pixels[p["indices"]], p["true"], p["predicted"])
+
+
+def audit_sections(records: list[dict], store: FigureStore) -> list[dict]:
+    """Per data set: the audit's counts from the records, and examples drawn from the data itself."""
+    sections = {}
+    for record in records:
+        data_info = record.get("data", {})
+        if "audit" not in data_info or data_info["fingerprint"] in sections:
+            continue
+        section = {"fingerprint": data_info["fingerprint"], "path": data_info["path"],
+                   "source": data_info["source"], "summary": data_info["audit"], "figures": []}
+        sections[data_info["fingerprint"]] = section
+        data = _data_for(record)
+        if data is None:
+            continue
+        from fer_bench.audit import conflicts, load_audit
+
+        audit = load_audit(data)
+        across = [(int(i), int(j)) for i, j, _ in audit["pairs"] if data.usage[int(i)] != data.usage[int(j)]][:8]
+        if across:
+            section["figures"].append((f"Copies across splits: {len(across)} of the pairs, side by side",
+                                       store.add("audit-pairs", figures.pairs_grid(data, across))))
+        conflicting = [(g["rows"][0], g["rows"][1]) for g in conflicts(audit, data)][:8]
+        if conflicting:
+            section["figures"].append((f"Copies with conflicting labels: {len(conflicting)} examples",
+                                       store.add("audit-conflicts", figures.pairs_grid(data, conflicting))))
+    return list(sections.values())
+
+
+def _data_for(record: dict):
     from fer_bench.datasource import load_data
 
     path = record["data"]["path"]
     try:
         data = _DATA_CACHE.get(path) or load_data(Path(path))
     except UserError:
-        print(f"warning: {path}: data not found; the sample-predictions grid is left out", file=sys.stderr)
+        print(f"warning: {path}: data not found; figures drawn from it are left out", file=sys.stderr)
         return None
     _DATA_CACHE[path] = data
     if data.fingerprint != record["data"]["fingerprint"]:
-        print(f"warning: {path}: data changed since the run; the sample-predictions grid is left out",
-              file=sys.stderr)
+        print(f"warning: {path}: data changed since the run; figures drawn from it are left out", file=sys.stderr)
         return None
-    p = record["predictions"]
-    return figures.sample_grid(data.pixels[p["indices"]], p["true"], p["predicted"])
+    return data
 
 
 def environment_rows(records: list[dict]) -> list[dict]:
