@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from fer_bench.claims import pid_alive
 from fer_bench.errors import UserError
 
 FORMAT_VERSION = 1
@@ -81,10 +82,12 @@ def iter_records(root: Path):
 
 
 def remove_stale_temp_files(spec_dir: Path) -> None:
-    """Temp files left by a killed process: never complete, never read, safe to delete."""
+    """Temp files left by killed processes (never complete, never read); a live writer's stay."""
     if spec_dir.is_dir():
         for tmp in spec_dir.rglob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
+            pid = tmp.name.rsplit(".", 2)[-2]
+            if not (pid.isdigit() and pid_alive(int(pid))):
+                tmp.unlink(missing_ok=True)
 
 
 def update_plan(spec_dir: Path, trials: dict[str, dict]) -> None:
