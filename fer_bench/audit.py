@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from fer_bench.data import EMOTIONS, USAGES, FERData, cache_dir
+from fer_bench.faults import fault_point
 
 AUDIT_VERSION = 1
 THRESHOLD_RMS = 5.0
@@ -97,6 +98,7 @@ def load_audit(data: FERData) -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(audit))
+        fault_point("audit")
         os.replace(tmp, path)
     except OSError:
         pass  # the audit is cheap enough to redo

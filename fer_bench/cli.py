@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from fer_bench import __version__
-from fer_bench.errors import UserError
+from fer_bench.errors import FerBenchError, UserError
 
 EXIT_OK, EXIT_USER, EXIT_TRIALS, EXIT_INTERRUPTED = 0, 2, 3, 130
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             build_parser().print_help()
             return EXIT_USER
         return COMMANDS[args.verb](args, argv)
-    except UserError as exc:
+    except FerBenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -19,6 +19,7 @@ from fer_bench.data import (
     source_key,
 )
 from fer_bench.errors import UserError
+from fer_bench.faults import fault_point
 
 ENV_VAR = "FER_BENCH_DATA"
 CACHE_FORMAT = 1
@@ -58,6 +59,7 @@ def load_data(path: Path) -> FERData:
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache entry is rebuilt below
     pixels, labels, usage = parse_source(path)
+    fault_point("parse")
     digests = row_digests(pixels, labels, usage)
     data = FERData(pixels, labels, usage, path, fmt, fingerprint_of(digests), digests)
     _write_cache(cached, data)
@@ -72,6 +74,7 @@ def _write_cache(target: Path, data: FERData) -> None:
         with open(tmp, "wb") as handle:
             np.savez(handle, pixels=data.pixels, labels=data.labels, usage=data.usage,
                      digests=data.digests, meta=np.array(meta))
+        fault_point("cache")
         os.replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from fer_bench.claims import pid_alive
-from fer_bench.errors import UserError
+from fer_bench.errors import UserError, WriteError
+from fer_bench.faults import fault_point
 
 FORMAT_VERSION = 1
 RECORD = "record.json"
@@ -31,6 +32,9 @@ def write_json_atomic(target: Path, payload: dict, before_rename=None) -> None:
         if before_rename:
             before_rename()
         os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WriteError(f"{target}: cannot write ({exc.strerror}); records written before are intact") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -51,9 +55,14 @@ def check_results_dir(out: Path) -> Path:
 
 
 def trial_dir(out: Path, spec_name: str, trial_id: str) -> Path:
-    path = (out / spec_name / trial_id).resolve()
+    return inside(out, Path(spec_name) / trial_id)
+
+
+def inside(out: Path, relative: Path) -> Path:
+    """out/relative, refused when it resolves (through a symlink, say) outside the results directory."""
+    path = (out / relative).resolve()
     if out.resolve() not in path.parents:
-        raise UserError(f"{out}: trial {spec_name}/{trial_id} would be written outside the results directory")
+        raise UserError(f"{out / relative}: resolves to {path}, outside the results directory {out}; refusing to write")
     return path
 
 
@@ -94,7 +103,8 @@ def update_plan(spec_dir: Path, trials: dict[str, dict]) -> None:
     plan_path = spec_dir / PLAN
     plan = _read_plan(plan_path)
     plan.update(trials)
-    write_json_atomic(plan_path, {"format_version": FORMAT_VERSION, "trials": plan})
+    write_json_atomic(plan_path, {"format_version": FORMAT_VERSION, "trials": plan},
+                      before_rename=lambda: fault_point("plan"))
 
 
 def _read_plan(path: Path) -> dict:

@@ -11,7 +11,7 @@ import numpy as np
 from fer_bench.audit import summarize as audit_summary
 from fer_bench.callbacks import TrialMonitor
 from fer_bench.data import EMOTIONS, FERData
-from fer_bench.faults import fault_point
+from fer_bench.faults import fault_point, mid_epoch_callback, wants
 from fer_bench.gradients import GradientProbe
 from fer_bench.honest import dedup_masks, honest_scores
 from fer_bench.models import BUILDERS
@@ -178,7 +178,8 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
                                probe=probe, process_start=context["process_start"])
         model.fit(x_train, onehot[y_train], validation_data=(x_val, onehot[y_val]),
                   batch_size=training["batch_size"], epochs=training["epochs"], shuffle=True,
-                  callbacks=[monitor, *make_callbacks(training["callbacks"])], verbose=0)
+                  callbacks=[monitor, *make_callbacks(training["callbacks"]),
+                             *([mid_epoch_callback(trial.slug)] if wants("mid_epoch") else [])], verbose=0)
         fit_s = time.time() - monitor.fit_started
         record["history"] = monitor.history
         record["time_to_accuracy"] = time_to_accuracy(monitor.history)

@@ -11,6 +11,7 @@ from fer_bench.records import (
     DONE_STATUSES,
     RECORD,
     check_results_dir,
+    inside,
     read_record,
     remove_stale_temp_files,
     trial_dir,
@@ -52,6 +53,7 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
             progress.say(f"  {planned_trial.trial_id}: another fer-bench process is training it; skipped")
             continue
         try:
+            fault_point("claim", planned_trial.trial.slug)
             if not rerun and _recorded(folder):
                 elsewhere += 1
                 progress.skip_epochs(epochs)
@@ -96,7 +98,7 @@ def _pending(planned: list[PlannedSpec], out: Path, rerun: bool):
     todo = []
     for spec in planned:
         name = spec.loaded.spec.name
-        spec_dir = out / name
+        spec_dir = inside(out, Path(name))
         remove_stale_temp_files(spec_dir)
         update_plan(spec_dir, {p.trial_id: {"variant": p.trial.variant, "seed": p.trial.seed,
                                             "params": p.trial.params} for p in spec.trials})
