@@ -52,6 +52,12 @@ def test_variant_table_holds_the_recomputed_means(smoke_results, reports):
             both(reports, f"{100 * stats['mean']:.2f} ± {100 * stats['std']:.2f}")
 
 
+def test_markdown_tables_keep_one_row_per_line(reports):
+    _, texts = reports
+    rows = [line for line in texts["md"].splitlines() if line.startswith("| dropout-")]
+    assert len(rows) == 2 and all(row.endswith("|") and row.count("| dropout-") == 1 for row in rows)
+
+
 def test_every_figure_caption_carries_a_recomputed_value(smoke_results, reports):
     records = records_of(smoke_results)
     frame = load_records(smoke_results)
