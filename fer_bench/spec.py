@@ -230,7 +230,7 @@ def load_spec(path: Path) -> LoadedSpec:
     path = find_spec_file(str(path))
     raw = load_yaml(path)
     if not isinstance(raw, dict):
-        raise UserError(f"{path}: a spec is a YAML mapping with at least `name:`; got {type(raw).__name__}")
+        raise UserError(f"{path}: a spec is a YAML mapping with at least a name; got {type(raw).__name__}")
     spec = _validate(raw, path)
     loaded = LoadedSpec(path, spec, path.read_text(encoding="utf-8"), raw)
     expand(loaded, Overrides())

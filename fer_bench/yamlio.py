@@ -57,7 +57,8 @@ def load_yaml(path: Path):
         problem = exc.problem or exc.context or "invalid YAML"
         if "could not determine a constructor" in problem:
             tag = re.search(r"'([^']*)'", problem)
-            problem = f"tag {tag.group(1) if tag else ''} is not allowed (plain YAML only)"
+            name = (tag.group(1) if tag else "").replace("tag:yaml.org,2002:", "!!")
+            problem = f"tag {name} is not allowed (plain YAML only)"
         raise UserError(f"{path}: {where}{problem}") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: invalid YAML: {exc}") from None

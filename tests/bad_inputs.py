@@ -1,0 +1,120 @@
+"""The catalogue of bad inputs: each is a real command on real files; docs/bad-inputs.md lists
+what fer-bench answers to each (tests/test_bad_inputs.py checks and regenerates it)."""
+
+import gzip
+from pathlib import Path
+
+from conftest import SAMPLE
+
+ROWS = gzip.decompress(SAMPLE.read_bytes()).splitlines()[:12]
+GOOD = "name: ok\ndataset: {source: sample}\n"
+
+
+def csv(mutate) -> bytes:
+    rows = list(ROWS)
+    mutate(rows)
+    return b"\n".join(rows) + b"\n"
+
+
+def _cut_pixel(rows):
+    label, pixels, usage = rows[3].split(b",")
+    rows[3] = b",".join([label, pixels.rsplit(b" ", 1)[0], usage])
+
+
+def _set(index, value):
+    def mutate(rows):
+        fields = rows[index].split(b",")
+        fields[value[0]] = value[1]
+        rows[index] = b",".join(fields)
+    return mutate
+
+
+def _png(size=(48, 48), mode="L") -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# (id, what, files {relative path: bytes or str}, fer-bench arguments, expected fragment)
+CASES = [
+    ("yaml-syntax", "spec: YAML syntax error", {"s.yaml": "name: x\nmodel: [1, 2\n"}, ["validate", "s.yaml"],
+     "line 3"),
+    ("unknown-key", "spec: unknown key", {"s.yaml": "name: x\ntraning: {}\n"}, ["validate", "s.yaml"],
+     "did you mean 'training'"),
+    ("wrong-type", "spec: wrong type", {"s.yaml": "name: x\ntraining: {epochs: many}\n"}, ["validate", "s.yaml"],
+     "training.epochs"),
+    ("out-of-range", "spec: dropout out of range", {"s.yaml": "name: x\nmodel: {params: {dropout: 1.5}}\n"},
+     ["validate", "s.yaml"], "model.params.dropout"),
+    ("zero-epochs", "spec: non-positive epochs", {"s.yaml": "name: x\ntraining: {epochs: 0}\n"},
+     ["validate", "s.yaml"], "greater than 0"),
+    ("empty-sweep", "spec: empty sweep list", {"s.yaml": "name: x\nsweep: {grid: {model.params.dropout: []}}\n"},
+     ["validate", "s.yaml"], "empty list"),
+    ("duplicate-key", "spec: duplicate key", {"s.yaml": "name: x\nseeds: 1\nseeds: 2\n"}, ["validate", "s.yaml"],
+     "duplicate key 'seeds'"),
+    ("sweep-missing-key", "spec: sweep over a key that does not exist",
+     {"s.yaml": "name: x\nsweep: {grid: {model.params.dropuot: [0.1]}}\n"}, ["validate", "s.yaml"],
+     "no key 'dropuot'"),
+    ("empty-filters", "spec: empty filter chain", {"s.yaml": "name: x\nmodel: {params: {conv_filters: []}}\n"},
+     ["validate", "s.yaml"], "conv_filters"),
+    ("unknown-optimizer", "spec: unknown optimizer", {"s.yaml": "name: x\ntraining: {optimizer: {name: adamax}}\n"},
+     ["validate", "s.yaml"], "training.optimizer.name"),
+    ("unknown-loss", "spec: unknown loss", {"s.yaml": "name: x\ntraining: {loss: hinge}\n"},
+     ["validate", "s.yaml"], "training.loss"),
+    ("unknown-builder", "spec: unknown model builder", {"s.yaml": "name: x\nmodel: {builder: resnet}\n"},
+     ["validate", "s.yaml"], "unknown builder 'resnet'"),
+    ("unknown-callback", "spec: unknown callback", {"s.yaml": "name: x\ntraining: {callbacks: {cosine: {}}}\n"},
+     ["validate", "s.yaml"], "training.callbacks.cosine"),
+    ("python-tag", "spec: python object tag", {"s.yaml": "name: !!python/object/apply:os.system [ls]\n"},
+     ["validate", "s.yaml"], "is not allowed"),
+    ("name-escape", "spec: name that escapes the results directory", {"s.yaml": "name: ../../etc\n"},
+     ["validate", "s.yaml"], "name: must be"),
+    ("not-a-mapping", "spec: not a mapping", {"s.yaml": "- a\n- b\n"}, ["validate", "s.yaml"], "YAML mapping"),
+    ("spec-not-utf8", "spec: not UTF-8", {"s.yaml": b"name: caf\xe9\n"}, ["validate", "s.yaml"], "not UTF-8"),
+    ("missing-data", "data: missing file", {}, ["data", "--data", "nope.csv"], "no such file"),
+    ("data-format", "data: unknown format", {"d.txt": "x"}, ["data", "--data", "d.txt"], "unknown data format"),
+    ("short-row", "data: a row with 2303 pixels", {"d.csv": csv(_cut_pixel)}, ["data", "--data", "d.csv"],
+     "2303 pixels"),
+    ("label-7", "data: label 7", {"d.csv": csv(_set(2, (0, b"7")))}, ["data", "--data", "d.csv"],
+     "emotion '7'"),
+    ("unknown-usage", "data: unknown Usage", {"d.csv": csv(_set(2, (2, b"Validation")))},
+     ["data", "--data", "d.csv"], "Usage 'Validation'"),
+    ("wrong-columns", "data: wrong columns", {"d.csv": csv(_set(0, (0, b"label")))}, ["data", "--data", "d.csv"],
+     "columns are"),
+    ("garbage-pixels", "data: non-numeric, non-UTF-8 pixels", {"d.csv": csv(_set(4, (1, b"1 2 \xff")))},
+     ["data", "--data", "d.csv"], "pixels must be"),
+    ("truncated-gzip", "data: truncated .csv.gz", {"d.csv.gz": SAMPLE.read_bytes()[:40000]},
+     ["data", "--data", "d.csv.gz"], "not a complete gzip file"),
+    ("empty-folder", "data: folder without images", {"f/.keep": ""}, ["data", "--data", "f"], "no images found"),
+    ("no-classes", "data: folder without recognisable classes", {"f/train/cats/Training_1.png": _png()},
+     ["data", "--data", "f"], "no FER-2013 class"),
+    ("image-size", "data: image of the wrong size", {"f/train/happy/Training_1.png": _png((64, 48))},
+     ["data", "--data", "f"], "64x48"),
+    ("unreadable-image", "data: unreadable image", {"f/test/sad/PublicTest_1.jpg": b"not a jpeg"},
+     ["data", "--data", "f"], "unreadable image"),
+    ("unknown-command", "CLI: unknown command", {}, ["frobnicate"], "invalid choice"),
+    ("negative-epochs", "CLI: negative --epochs", {"s.yaml": GOOD}, ["run", "s.yaml", "--epochs", "-3"],
+     "positive integer"),
+    ("bad-device", "CLI: unknown --device", {"s.yaml": GOOD}, ["run", "s.yaml", "--device", "tpu"],
+     "invalid choice: 'tpu'"),
+    ("no-gpu", "CLI: --device gpu without a GPU", {"s.yaml": GOOD}, ["run", "s.yaml", "--device", "gpu"],
+     "sees no GPU"),
+    ("results-is-file", "results: --out is a file", {"s.yaml": GOOD, "out": "x"}, ["run", "s.yaml", "--out", "out"],
+     "is a file"),
+    ("missing-spec", "CLI: spec file missing", {}, ["run", "nope.yaml"], "no such file"),
+    ("report-empty", "results: report over a directory without records", {"r/.keep": ""},
+     ["report", "r", "-o", "r.html"], "no trial records found"),
+    ("report-format", "CLI: report to an unknown format", {"r/.keep": ""}, ["report", "r", "-o", "r.pdf"],
+     "must end in .html or .md"),
+    ("status-missing", "results: status of a missing directory", {}, ["status", "nope"], "no such results directory"),
+]
+
+
+def materialise(root: Path, files: dict) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
