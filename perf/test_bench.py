@@ -1,0 +1,124 @@
+"""pytest-benchmark suite (`tox -e bench`): data loading, spec expansion, training and inference
+speed, peak memory of a trial, report rendering. Numbers, not assertions: see README for the table."""
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fer_bench.datasource import load_data
+from fer_bench.spec import Overrides, expand, load_spec, shipped_specs
+from fer_bench.splits import study_splits
+
+REPO = Path(__file__).resolve().parent.parent
+MODELS = {
+    "small_cnn": {"conv_filters": [32, 64, 128], "conv_kernels": [3, 3, 3], "dense_units": [128]},
+    "study_cnn": {},
+}
+TRAIN_IMAGES = 1024
+
+
+def test_data_load_cold(benchmark, real_data, tmp_path, monkeypatch):
+    caches = iter(range(100))
+
+    def fresh_cache():
+        monkeypatch.setenv("FER_BENCH_CACHE", str(tmp_path / f"cache{next(caches)}"))
+
+    data = benchmark.pedantic(load_data, args=(real_data,), setup=fresh_cache, rounds=3)
+    assert not data.from_cache
+
+
+def test_data_load_warm(benchmark, real_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("FER_BENCH_CACHE", str(tmp_path / "cache"))
+    load_data(real_data)
+    data = benchmark(load_data, real_data)
+    assert data.from_cache
+
+
+def test_spec_expansion_all_shipped(benchmark):
+    specs = list(shipped_specs().values())
+    trials = benchmark(lambda: [t for p in specs for t in expand(load_spec(p), Overrides())])
+    benchmark.extra_info["trials"] = len(trials)
+
+
+def _model(name: str):
+    import keras
+
+    from fer_bench.runner import build_model
+
+    trial = expand(load_spec(REPO / "benchmark" / "baseline.yaml"), Overrides(seeds=1))[0]
+    trial.config["model"]["params"].update(MODELS[name])
+    keras.utils.set_random_seed(0)
+    model = build_model(trial.config)
+    model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.fixture(scope="module")
+def images(real_data):
+    data = load_data(real_data)
+    split = study_splits(data, 1302, max_train_samples=TRAIN_IMAGES)["train"]
+    return split.x(data), np.eye(7, dtype=np.float32)[split.y(data)]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_train_one_epoch(benchmark, images, name):
+    import keras
+
+    x, y = images
+    model = _model(name)
+    model.fit(x[:128], y[:128], batch_size=64, epochs=1, verbose=0)  # compile outside the timing
+    benchmark.pedantic(lambda: model.fit(x, y, batch_size=64, epochs=1, verbose=0), rounds=3)
+    benchmark.extra_info.update(images=len(x), backend=keras.backend.backend(),
+                                images_per_s=round(len(x) / benchmark.stats.stats.median, 1))
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_inference_batch_256(benchmark, images, name):
+    x, _ = images
+    model = _model(name)
+    model.predict(x[:256], batch_size=256, verbose=0)
+    benchmark.pedantic(lambda: model.predict(x, batch_size=256, verbose=0), rounds=3)
+    benchmark.extra_info["images_per_s"] = round(len(x) / benchmark.stats.stats.median, 1)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_inference_latency_one_image(benchmark, images, name):
+    x, _ = images
+    model = _model(name)
+    model.predict_on_batch(x[:1])
+    benchmark(lambda: model.predict_on_batch(x[:1]))
+    benchmark.extra_info["ms_per_image"] = round(1000 * benchmark.stats.stats.median, 3)
+
+
+def test_trial_peak_rss(benchmark, tmp_path):
+    """Peak resident memory of a whole `fer-bench run` of the smoke spec (a child process)."""
+    runs = iter(range(100))
+
+    def run():
+        started = time.time()
+        subprocess.run([sys.executable, "-m", "fer_bench", "run", "benchmark/smoke.yaml", "--out",
+                        str(tmp_path / f"r{next(runs)}"), "--quiet"], cwd=REPO, check=True, capture_output=True)
+        return time.time() - started
+
+    benchmark.pedantic(run, rounds=1)
+    benchmark.extra_info["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+
+
+def test_report_200_records(benchmark, tmp_path):
+    reference = REPO / "results" / "reference" / "cpu-small-cnn"
+    sources = [json.loads(p.read_text()) for p in sorted(reference.rglob("record.json"))]
+    for i in range(200):
+        record = dict(sources[i % len(sources)], seed=1000 + i)
+        record["trial_id"] = f"{record['variant']}_s{record['seed']}_{i:08x}"
+        target = tmp_path / "results" / record["spec"] / record["trial_id"] / "record.json"
+        target.parent.mkdir(parents=True)
+        target.write_text(json.dumps(record))
+    from fer_bench.report.render import render_report
+
+    benchmark.pedantic(lambda: render_report([tmp_path / "results"], tmp_path / "report.html"), rounds=2)
