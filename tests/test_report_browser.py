@@ -40,7 +40,7 @@ def test_report_opens_cleanly_in_chromium(browser, tmp_path):
     widths = browser.execute_script("return Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)")
     assert len(widths) >= 7 and all(w > 0 for w in widths), widths
     sections = browser.execute_script("return Array.from(document.querySelectorAll('section')).map(s => s.id)")
-    assert sections == ["spec-smoke", "anchors", "environment"]
+    assert sections == ["spec-smoke", "audit", "anchors", "environment"]
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
