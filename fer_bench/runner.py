@@ -173,7 +173,8 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
         x_train, y_train = arrays.get(splits["train"])
         x_val, y_val = arrays.get(splits["validation"])
         onehot = np.eye(len(EMOTIONS), dtype=np.float32)
-        probe = GradientProbe(model, x_train[:PROBE_BATCH], onehot[y_train[:PROBE_BATCH]], training["loss"])
+        probe = GradientProbe(model, x_train[:PROBE_BATCH], onehot[y_train[:PROBE_BATCH]], training["loss"]) \
+            if training["gradient_stats"] else None
         monitor = TrialMonitor(progress, trial.slug, diverge_above=100 * uniform_guess_loss(training["loss"]),
                                probe=probe, process_start=context["process_start"])
         model.fit(x_train, onehot[y_train], validation_data=(x_val, onehot[y_val]),

@@ -90,6 +90,7 @@ class TrainingSpec(_Strict):
     callbacks: CallbacksSpec = Field(default_factory=CallbacksSpec)
     augmentation: AugmentationSpec = Field(default_factory=AugmentationSpec)
     mixed_precision: Literal["mixed_float16", "mixed_bfloat16"] | None = None
+    gradient_stats: bool = True  # per-layer gradient norms on a probe batch after every epoch
     keep_best_weights: bool = False
 
 

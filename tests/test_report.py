@@ -196,3 +196,18 @@ def test_confidence_interval_matches_the_t_formula():
     half = stats.t.ppf(0.975, 3) * np.std(values, ddof=1) / 2
     assert s["ci_low"] == pytest.approx(np.mean(values) - half)
     assert s["ci_high"] == pytest.approx(np.mean(values) + half)
+
+
+def test_backends_side_by_side(smoke_results, tmp_path):
+    other = tmp_path / "jax"
+    shutil.copytree(smoke_results, other)
+    for path in other.rglob("record.json"):
+        record = json.loads(path.read_text())
+        record["environment"]["backend"] = "jax"
+        record["timing"]["steady_train_images_per_s"] = 1234.0
+        path.write_text(json.dumps(record))
+    result = run_cli("report", smoke_results, other, "-o", tmp_path / "r.md")
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "r.md").read_text()
+    assert "### Backends side by side" in text and "| jax |" in text and "| 1,234 |" in text
+    assert "this comparison mixes backends: jax, tensorflow" in text

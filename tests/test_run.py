@@ -151,3 +151,16 @@ seeds: 1
     public = data.indices("PublicTest")
     predicted = model.predict(data.pixels[public][..., None] / 255.0, verbose=0).argmax(1)
     assert np.mean(predicted == data.labels[public]) == pytest.approx(record["best_metrics"]["public_test_accuracy"])
+
+
+def test_gradient_statistics_can_be_switched_off(tmp_path):
+    spec = write(tmp_path / "nograd.yaml", """
+name: nograd
+dataset: {source: sample}
+model: {params: {conv_filters: [8], conv_kernels: [3], dense_units: []}}
+training: {epochs: 1, gradient_stats: false}
+seeds: 1
+""")
+    assert run_cli("run", spec, "--out", tmp_path / "out", "--quiet").returncode == 0
+    (record,) = records(tmp_path / "out").values()
+    assert "grad_norms" not in record["history"][0] and record["config"]["training"]["gradient_stats"] is False

@@ -100,6 +100,7 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         "problems": [{"trial_id": r["trial_id"], "status": r["status"], "error": r.get("error", ""),
                       "epoch": r.get("diverged_epoch") or ""} for r in spec_records if r.get("status") != "complete"],
         "warnings": mixed_environment_warnings(trials),
+        "backends": backend_rows(complete),
         "rows": [], "figures": [], "verdicts": [], "study": None, "per_class": [], "confused": [],
     }
     if complete.empty:
@@ -267,6 +268,19 @@ def environment_rows(records: list[dict]) -> list[dict]:
         seen[key] += 1
     return [{"backend": k[0], "backend_version": k[1], "device": k[2], "keras": k[3], "data": k[4], "spec": k[5],
              "trials": n} for k, n in sorted(seen.items(), key=lambda kv: tuple(map(str, kv[0])))]
+
+
+def backend_rows(complete: pd.DataFrame) -> list[dict]:
+    """Speed and accuracy per variant and backend, when one spec ran on several backends."""
+    if complete["backend"].nunique() < 2:
+        return []
+    rows = []
+    for (variant, backend, device), group in complete.groupby(["variant", "backend", "device"], sort=True):
+        rows.append({"variant": variant, "backend": backend, "device": device, "n": len(group),
+                     "images_per_s": group["train_images_per_s"].mean(),
+                     "seconds_per_epoch": group["seconds_per_epoch"].mean(),
+                     "val_accuracy": group["val_accuracy"].mean()})
+    return rows
 
 
 def mixed_environment_warnings(trials: pd.DataFrame) -> list[str]:
