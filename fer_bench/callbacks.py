@@ -38,6 +38,12 @@ class TrialMonitor(keras.callbacks.Callback):
         self._val_start = 0.0
 
     def on_test_begin(self, logs=None):
+        if keras.backend.backend() == "jax":
+            # JAX dispatches training steps asynchronously: wait for them, or the training time
+            # ends when Python stops queueing steps, not when the device finishes them.
+            import jax
+
+            jax.block_until_ready([v.value for v in self.model.trainable_variables])
         self._val_start = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
