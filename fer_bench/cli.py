@@ -13,7 +13,7 @@ from pathlib import Path
 from fer_bench import __version__
 from fer_bench.errors import FerBenchError, UserError
 
-EXIT_OK, EXIT_USER, EXIT_TRIALS, EXIT_INTERRUPTED = 0, 2, 3, 130
+EXIT_OK, EXIT_USER, EXIT_INTERRUPTED = 0, 2, 130  # 1 (write errors) and 3 (failed trials) come from below
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +33,7 @@ def _positive(text: str) -> int:
 
 def _add_trial_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML)")
-    p.add_argument("--data", metavar="PATH", help="FER-2013 as .csv, .csv.gz or a folder tree")
+    p.add_argument("--data", metavar="PATH", help="FER-2013 as .csv, .csv.gz, .npz or a folder tree")
     p.add_argument("--out", metavar="DIR", default="results", help="results directory (default: results)")
     p.add_argument("--epochs", type=_positive, metavar="N", help="override training.epochs")
     p.add_argument("--max-train-samples", type=_positive, metavar="N", help="stratified subset of the train split")
