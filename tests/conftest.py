@@ -55,3 +55,23 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def train_and_keep_best(tmp_path: Path, epochs: int):
+    """A tiny CNN trained on the sample with keep_best_weights: (its record, the saved Keras model)."""
+    import json
+
+    import keras
+
+    spec = write(tmp_path / "keep.yaml", f"""
+name: keep
+dataset: {{source: sample}}
+model: {{params: {{conv_filters: [8, 16], conv_kernels: [3, 3], dense_units: [16]}}}}
+training: {{epochs: {epochs}, keep_best_weights: true}}
+seeds: 1
+""")
+    result = run_cli("run", spec, "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    (path,) = (tmp_path / "out" / "keep").glob("*/record.json")
+    record = json.loads(path.read_text())
+    return record, keras.models.load_model(path.parent / record["best_weights_file"])

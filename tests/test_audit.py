@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run_cli, write
+from conftest import REPO, run_cli, train_and_keep_best, write
 
 from fer_bench.audit import THRESHOLD_RMS, conflicts, run_audit, summarize
 from fer_bench.data import FERData, fingerprint_of, row_digests
@@ -62,20 +62,7 @@ def test_real_audit_is_stable_and_finds_the_known_leak(real_data):
 
 
 def test_honest_scores_are_computed_on_the_unleaked_images(tmp_path):
-    import keras
-
-    spec = write(tmp_path / "honest.yaml", """
-name: honest
-dataset: {source: sample}
-model: {params: {conv_filters: [8, 16], conv_kernels: [3, 3], dense_units: [16]}}
-training: {epochs: 1, keep_best_weights: true}
-seeds: 1
-""")
-    result = run_cli("run", spec, "--out", tmp_path / "out")
-    assert result.returncode == 0, result.stderr
-    (path,) = (tmp_path / "out" / "honest").glob("*/record.json")
-    record = json.loads(path.read_text())
-    model = keras.models.load_model(path.parent / "best.keras")
+    record, model = train_and_keep_best(tmp_path, epochs=1)
     data = load_data(REPO / "fer_bench" / "sample" / "fer2013-sample.csv.gz")
     training = data.pixels[data.indices("Training")].reshape(-1, 2304).astype(int)
     public = data.indices("PublicTest")

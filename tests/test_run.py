@@ -4,7 +4,7 @@ import json
 
 import jsonschema
 import pytest
-from conftest import REPO, run_cli, write
+from conftest import REPO, run_cli, train_and_keep_best, write
 
 from fer_bench.records import iter_records
 
@@ -130,23 +130,12 @@ def test_overrides_are_recorded_and_change_the_trial_id(tmp_path):
 
 
 def test_keep_best_weights_saves_the_model_that_scored_best(tmp_path):
-    import keras
     import numpy as np
 
     from fer_bench.data import SAMPLE_PATH
     from fer_bench.datasource import load_data
 
-    spec = write(tmp_path / "keep.yaml", """
-name: keep
-dataset: {source: sample}
-model: {params: {conv_filters: [8, 16], conv_kernels: [3, 3], dense_units: [16]}}
-training: {epochs: 2, keep_best_weights: true}
-seeds: 1
-""")
-    result = run_cli("run", spec, "--out", tmp_path / "out")
-    assert result.returncode == 0, result.stderr
-    (record,) = records(tmp_path / "out").values()
-    model = keras.models.load_model(tmp_path / "out" / "keep" / record["trial_id"] / record["best_weights_file"])
+    record, model = train_and_keep_best(tmp_path, epochs=2)
     data = load_data(SAMPLE_PATH)
     public = data.indices("PublicTest")
     predicted = model.predict(data.pixels[public][..., None] / 255.0, verbose=0).argmax(1)
