@@ -114,7 +114,8 @@ def pairs_grid(data, pairs: list[tuple[int, int]]) -> bytes:
     """Pairs of images side by side, each titled with its split and emotion."""
     from fer_bench.data import USAGES
 
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(3.2, 1.6 * len(pairs)), squeeze=False)
+    fig, axes = plt.subplots(len(pairs), 2, figsize=(3.2, 2.0 * len(pairs)), squeeze=False)
+    fig.subplots_adjust(hspace=0.45)
     for row, (i, j) in zip(axes, pairs):
         for ax, k in zip(row, (i, j)):
             ax.imshow(data.pixels[k], cmap="gray", vmin=0, vmax=255)

@@ -235,11 +235,17 @@ def audit_sections(records: list[dict], store: FigureStore) -> list[dict]:
         if across:
             section["figures"].append((f"Copies across splits: {len(across)} of the pairs, side by side",
                                        store.add("audit-pairs", figures.pairs_grid(data, across))))
-        conflicting = [(g["rows"][0], g["rows"][1]) for g in conflicts(audit, data)][:8]
+        conflicting = [_differently_labelled(data, g["rows"]) for g in conflicts(audit, data)][:8]
         if conflicting:
             section["figures"].append((f"Copies with conflicting labels: {len(conflicting)} examples",
                                        store.add("audit-conflicts", figures.pairs_grid(data, conflicting))))
     return list(sections.values())
+
+
+def _differently_labelled(data, rows: list[int]) -> tuple[int, int]:
+    """Two rows of a conflicting group that carry different emotions."""
+    first = rows[0]
+    return first, next(r for r in rows[1:] if data.labels[r] != data.labels[first])
 
 
 def _data_for(record: dict):
