@@ -9,14 +9,16 @@ All pairs are found with matrix products, first on 16x16 block means (a block-me
 never larger than the full one, so no pair is missed), then checked at full resolution.
 """
 
+import contextlib
 import json
-import os
 import time
 
 import numpy as np
 
 from fer_bench.data import EMOTIONS, USAGES, FERData, cache_dir
+from fer_bench.errors import WriteError
 from fer_bench.faults import fault_point
+from fer_bench.records import write_json_atomic
 
 AUDIT_VERSION = 1
 THRESHOLD_RMS = 5.0
@@ -94,14 +96,8 @@ def load_audit(data: FERData) -> dict:
     except (OSError, ValueError):
         pass
     audit = run_audit(data)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(audit))
-        fault_point("audit")
-        os.replace(tmp, path)
-    except OSError:
-        pass  # the audit is cheap enough to redo
+    with contextlib.suppress(WriteError):  # an unwritable cache only means the audit is redone
+        write_json_atomic(path, audit, before_rename=lambda: fault_point("audit"))
     return {**audit, "from_cache": False}
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from fer_bench.data import FERData
 from fer_bench.datasource import load_data, resolve_data_path
 from fer_bench.errors import UserError
-from fer_bench.models import BUILDERS
+from fer_bench.models import BUILDERS, ModelCost
 from fer_bench.progress import format_seconds
 from fer_bench.records import DONE_STATUSES, iter_records
 from fer_bench.spec import LoadedSpec, Overrides, Trial, expand, load_spec
@@ -31,10 +31,10 @@ class PlannedTrial:
     dropped_from_training: int = 0
 
     @property
-    def macs(self) -> int:
+    def cost(self) -> ModelCost:
         model = self.trial.config["model"]
         builder = BUILDERS[model["builder"]]
-        return builder.cost(builder.params_model.model_validate(model["params"])).macs
+        return builder.cost(builder.params_model.model_validate(model["params"]))
 
 
 @dataclass
@@ -116,7 +116,7 @@ def _model_key(model: dict) -> str:
 def estimate_seconds(planned: PlannedTrial, rates: dict) -> float | None:
     ips = rates["per_model"].get(_model_key(planned.trial.config["model"]))
     if ips is None and rates["macs_per_s"]:
-        ips = rates["macs_per_s"] / planned.macs
+        ips = rates["macs_per_s"] / planned.cost.macs
     if ips is None:
         return None
     n = {name: len(split.indices) for name, split in planned.splits.items()}
@@ -144,9 +144,7 @@ def print_plan(planned: list[PlannedSpec], results: Path) -> None:
         recorded = done_ids(results, spec.loaded.spec.name)
         for planned_trial in spec.trials:
             trial = planned_trial.trial
-            model = trial.config["model"]
-            builder = BUILDERS[model["builder"]]
-            cost = builder.cost(builder.params_model.model_validate(model["params"]))
+            cost = planned_trial.cost
             seconds = estimate_seconds(planned_trial, rates)
             state = recorded.get(planned_trial.trial_id, "pending")
             if state in DONE_STATUSES:

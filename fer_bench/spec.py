@@ -264,7 +264,7 @@ def expand(loaded: LoadedSpec, overrides: Overrides) -> list[Trial]:
                 labels.append(f"{key.rsplit('.', 1)[-1]}-{_label(value)}")
                 where.append(f"sweep.grid {key}={value!r}")
             for key, value in overrides.dotted().items():
-                doc = _with(doc, key, value)
+                _set_path(doc, key, value, path, "command-line override")
             resolved = _validate(doc, path, context=", ".join(where))
             config = resolved.model_dump(mode="json", include=set(SWEEPABLE_ROOTS))
             variant_label = _slugify("_".join(labels) or "base")
@@ -353,15 +353,6 @@ def _set_path(doc: dict, dotted: str, value: Any, path: Path, where: str) -> Non
             node[part] = copy.deepcopy(value)
         else:
             node = node[part]
-
-
-def _with(doc: dict, dotted: str, value: Any) -> dict:
-    node = doc
-    *parents, last = dotted.split(".")
-    for part in parents:
-        node = node[part]
-    node[last] = value
-    return doc
 
 
 def _label(value: Any) -> str:
