@@ -1,6 +1,7 @@
 """Keras backend start-up: device choice, quiet native logs, and the environment a record keeps."""
 
 import atexit
+import logging
 import os
 import platform
 import re
@@ -79,6 +80,9 @@ def start_backend(device: str) -> dict:
         ) from None
     import keras  # noqa: F401 - imported here so that the backend above is the one it binds
 
+    # Every trial builds a fresh model, so TensorFlow's "retracing" warning is expected, not a hint.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
     gpus = _gpu_names(backend)
     if device == "gpu" and not gpus:
         raise UserError(f"--device gpu: the {backend} backend sees no GPU on this machine; use --device cpu or auto")
@@ -124,11 +128,16 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def environment(device_info: dict) -> dict:
+def environment(device_info: dict, search: bool = False) -> dict:
     """What a reader needs to trust or reproduce a number: backend, device, versions, host."""
     import keras
     import numpy
 
+    tuner = {}
+    if search:
+        import keras_tuner
+
+        tuner = {"keras_tuner": keras_tuner.__version__}
     backend = keras.backend.backend()
     backend_module = sys.modules.get(BACKEND_MODULES.get(backend, ""), None)
     return {
@@ -141,6 +150,7 @@ def environment(device_info: dict) -> dict:
             "keras": keras.__version__,
             "numpy": numpy.__version__,
             "python": platform.python_version(),
+            **tuner,
         },
         "host": platform.node(),
         "platform": platform.platform(),

@@ -37,6 +37,16 @@ def try_claim(trial_dir: Path) -> dict | None:
     return None
 
 
+def take_claim(trial_dir: Path) -> dict:
+    """Claim the trial whoever holds it: for a worker whose chief assigned the trial to it alone."""
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    mine = {"pid": os.getpid(), "host": platform.node(), "since": time.time()}
+    tmp = trial_dir / f"{CLAIM}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(mine))
+    os.replace(tmp, trial_dir / CLAIM)
+    return mine
+
+
 def release(trial_dir: Path) -> None:
     path = trial_dir / CLAIM
     owner = _read(path)

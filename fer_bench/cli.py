@@ -6,6 +6,7 @@ Keras and TensorFlow are imported only by the verbs that train, so the others an
 import argparse
 import json
 import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,12 @@ def _positive(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return int(text)
+
+
 def _add_trial_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML)")
     p.add_argument("--data", metavar="PATH", help="FER-2013 as .csv, .csv.gz, .npz or a folder tree")
@@ -51,6 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     run.add_argument("--rerun", action="store_true", help="redo trials that already have a record")
     run.add_argument("--quiet", action="store_true", help="only the final summary")
+    spread = run.add_argument_group("spread over machines (Keras Tuner chief/worker over gRPC)")
+    role = spread.add_mutually_exclusive_group()
+    role.add_argument("--chief", action="store_true", help="hand the specs' trials to workers; train none here")
+    role.add_argument("--worker", action="store_true", help="train the trials a chief hands out")
+    spread.add_argument("--host", default="0.0.0.0",  # noqa: S104 - workers on other machines must reach it
+                        help="chief: address to listen on (default: all; the protocol is unauthenticated)")
+    spread.add_argument("--port", type=_port, metavar="N", help="chief: port to listen on")
+    spread.add_argument("--lease", type=_positive, metavar="S", default=60,
+                        help="chief: seconds a silent worker keeps its trial before another gets it (default: 60)")
+    spread.add_argument("--chief-address", metavar="HOST:PORT", help="worker: where the chief listens")
+    spread.add_argument("--worker-id", metavar="ID",
+                        help="worker: its name (default: host-pid); back with the same id, it resumes its trial")
+    spread.add_argument("--connect-timeout", type=_positive, metavar="S", default=120,
+                        help="worker: seconds to wait for the chief before giving up (default: 120)")
     listing = verbs.add_parser("list", help="dry run: every trial with its size and estimated time")
     _add_trial_flags(listing)
     validate = verbs.add_parser("validate", help="check specs and every trial they expand to")
@@ -96,11 +117,11 @@ def _overrides(args):
 
 
 def cmd_validate(args, argv) -> int:
-    from fer_bench.spec import Overrides, expand, load_spec
+    from fer_bench.spec import Overrides, describe_trials, load_spec
 
     for path in args.specs:
         loaded = load_spec(Path(path))
-        print(f"ok: {path}: {loaded.spec.name}, {len(expand(loaded, Overrides()))} trials")
+        print(f"ok: {path}: {loaded.spec.name}, {describe_trials(loaded, Overrides())}")
     return EXIT_OK
 
 
@@ -112,9 +133,28 @@ def cmd_list(args, argv) -> int:
 
 
 def cmd_run(args, argv) -> int:
-    from fer_bench.session import run_specs
+    from fer_bench import session
 
-    return run_specs(args.specs, args.data, _overrides(args), Path(args.out), args.device, args.rerun,
+    stray = sorted(k for k in os.environ if k.startswith("KERASTUNER_"))
+    if stray:  # they switch a Keras Tuner Tuner into distributed mode; fer-bench uses oracles and its own flags
+        print(f"warning: ignoring {', '.join(stray)}: fer-bench spreads work with --chief and --worker",
+              file=sys.stderr)
+    if args.chief:
+        if args.port is None:
+            raise UserError("fer-bench run --chief: give --port N (0 picks a free one)")
+        return session.run_chief(args.specs, args.data, _overrides(args), Path(args.out), args.rerun, args.host,
+                                 args.port, args.lease)
+    if args.worker:
+        if not args.chief_address:
+            raise UserError("fer-bench run --worker: give --chief-address HOST:PORT")
+        worker_id = args.worker_id or f"{platform.node()}-{os.getpid()}"
+        return session.run_worker(args.specs, args.data, _overrides(args), Path(args.out), args.device,
+                                  args.chief_address, worker_id, args.connect_timeout, args.quiet,
+                                  command=["fer-bench", *argv])
+    for flag in ("port", "chief_address", "worker_id"):
+        if getattr(args, flag) is not None:
+            raise UserError(f"fer-bench run: --{flag.replace('_', '-')} needs --chief or --worker")
+    return session.run_specs(args.specs, args.data, _overrides(args), Path(args.out), args.device, args.rerun,
                      args.quiet, command=["fer-bench", *argv])
 
 

@@ -15,7 +15,8 @@ from fer_bench.errors import UserError
 from fer_bench.models import BUILDERS, ModelCost
 from fer_bench.progress import format_seconds
 from fer_bench.records import DONE_STATUSES, iter_records
-from fer_bench.spec import LoadedSpec, Overrides, Trial, expand, load_spec
+from fer_bench.search_spec import grid_points
+from fer_bench.spec import LoadedSpec, Overrides, Trial, describe_trials, expand, load_spec, search_trials
 from fer_bench.splits import Split, describe_splits, sanity_warnings, study_splits
 
 # A forward pass costs about a third of a training step (forward, backward, update).
@@ -37,10 +38,35 @@ class PlannedTrial:
         return builder.cost(builder.params_model.model_validate(model["params"]))
 
 
+class Planner:
+    """Splits for each dataset configuration of one data set, computed once and shared."""
+
+    def __init__(self, data: FERData):
+        self.data = data
+        self._splits: dict[tuple, tuple[dict[str, Split], int]] = {}
+
+    def plan(self, trial: Trial) -> PlannedTrial:
+        ds = trial.config["dataset"]
+        key = (ds["split_seed"], ds["validation_fraction"], ds["max_train_samples"], ds["max_eval_samples"],
+               ds["drop_test_duplicates"], ds["drop_blank"])
+        if key not in self._splits:
+            dropped = dropped_rows(self.data, *key[4:])
+            self._splits[key] = (study_splits(self.data, *key[:4], drop_from_training=dropped),
+                                 0 if dropped is None else len(dropped))
+        splits, n_dropped = self._splits[key]
+        return PlannedTrial(trial, trial.trial_id(self.data.fingerprint), self.data, splits, n_dropped)
+
+
 @dataclass
 class PlannedSpec:
     loaded: LoadedSpec
-    trials: list[PlannedTrial]
+    trials: list[PlannedTrial]  # every trial of a sweep; none for a search, whose trials come as it goes
+    planner: Planner
+    overrides: Overrides
+
+    @property
+    def name(self) -> str:
+        return self.loaded.spec.name
 
 
 def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides) -> list[PlannedSpec]:
@@ -50,28 +76,16 @@ def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides) ->
     for name in names:
         if names.count(name) > 1:
             raise UserError(f"two specs are both named {name!r}: their results would mix")
-    datasets: dict[Path, FERData] = {}
+    planners: dict[Path, Planner] = {}
     planned = []
     for spec in loaded:
         source = resolve_data_path(data_flag, spec.spec.dataset.source, spec.path.parent)
-        if source not in datasets:
-            datasets[source] = load_data(source)
-            for warning in sanity_warnings(describe_splits(datasets[source])):
+        if source not in planners:
+            planners[source] = Planner(load_data(source))
+            for warning in sanity_warnings(describe_splits(planners[source].data)):
                 print(f"warning: {source}: {warning}", file=sys.stderr)
-        data = datasets[source]
-        trials = []
-        split_cache: dict[tuple, tuple[dict[str, Split], int]] = {}
-        for trial in expand(spec, overrides):
-            ds = trial.config["dataset"]
-            key = (ds["split_seed"], ds["validation_fraction"], ds["max_train_samples"], ds["max_eval_samples"],
-                   ds["drop_test_duplicates"], ds["drop_blank"])
-            if key not in split_cache:
-                dropped = dropped_rows(data, *key[4:])
-                split_cache[key] = (study_splits(data, *key[:4], drop_from_training=dropped),
-                                    0 if dropped is None else len(dropped))
-            splits, n_dropped = split_cache[key]
-            trials.append(PlannedTrial(trial, trial.trial_id(data.fingerprint), data, splits, n_dropped))
-        planned.append(PlannedSpec(spec, trials))
+        planner = planners[source]
+        planned.append(PlannedSpec(spec, [planner.plan(t) for t in expand(spec, overrides)], planner, overrides))
     return planned
 
 
@@ -132,17 +146,32 @@ def done_ids(results: Path, spec_name: str) -> dict[str, str]:
     return {r["trial_id"]: r["status"] for _, r in iter_records(spec_dir)}
 
 
+def _listed(spec: PlannedSpec) -> tuple[list[PlannedTrial], list[tuple[str, int]]]:
+    """The trials known before a run, and per oracle strategy how many it will propose."""
+    search = spec.loaded.spec.search
+    if search is None:
+        return spec.trials, []
+    points = grid_points(search)
+    listed = [spec.planner.plan(t) for number, values in enumerate(points, start=1)
+              for t in search_trials(spec.loaded, spec.overrides, "grid", number, values)
+              if "grid" in search.strategies or number == 1]
+    executions = spec.overrides.seeds or search.executions
+    later = [(name, n * executions) for name, n in search.trials_per_strategy().items() if name != "grid"]
+    return (listed if "grid" in search.strategies else []) or listed[:1], later
+
+
 def print_plan(planned: list[PlannedSpec], results: Path) -> None:
     rates = measured_rates(results)
     total, unknown = 0.0, 0
     for spec in planned:
-        first = spec.trials[0]
+        listed, later = _listed(spec)
+        first = listed[0]
         n = {k: len(v.indices) for k, v in first.splits.items()}
-        print(f"{spec.loaded.spec.name} ({spec.loaded.path}): {len(spec.trials)} trials on "
+        print(f"{spec.loaded.spec.name} ({spec.loaded.path}): {describe_trials(spec.loaded, spec.overrides)} on "
               f"{first.data.describe()['source']} data {first.data.fingerprint}; "
               f"train {n['train']}, validation {n['validation']}, tests {n['public_test']}+{n['private_test']}")
         recorded = done_ids(results, spec.loaded.spec.name)
-        for planned_trial in spec.trials:
+        for planned_trial in listed:
             trial = planned_trial.trial
             cost = planned_trial.cost
             seconds = estimate_seconds(planned_trial, rates)
@@ -155,6 +184,13 @@ def print_plan(planned: list[PlannedSpec], results: Path) -> None:
             print(f"  {planned_trial.trial_id:<44} {state:<9} {cost.parameters:>11,} params "
                   f"{cost.macs / 1e6:>9.1f} MMAC/img  {trial.config['training']['epochs']:>3} epochs  "
                   f"~{format_seconds(seconds) if seconds is not None else '?':>7}  {params}")
+        for name, count in later:
+            seconds = estimate_seconds(first, rates)
+            total += count * (seconds or 0.0)
+            unknown += count * (seconds is None)
+            print(f"  {name}: {count} trials that Keras Tuner's oracle proposes as the search runs, "
+                  f"~{format_seconds(seconds) if seconds is not None else '?'} each (estimated at the space's first "
+                  "point)")
     note = (f" ({unknown} trials without a measured rate on this host and backend yet: run one trial, "
             "e.g. fer-bench run benchmark/smoke.yaml)") if unknown else ""
     print(f"estimated time for pending trials: ~{format_seconds(total)}{note}")

@@ -14,9 +14,13 @@ def format_seconds(seconds: float) -> str:
 
 
 class Progress:
-    """Counts epochs done against epochs planned; the ETA uses this run's mean epoch time."""
+    """Counts epochs done against epochs planned; the ETA uses this run's mean epoch time.
 
-    def __init__(self, trials: int, epochs_per_trial: list[int], quiet: bool = False, stream=None):
+    With `trials` None (a worker does not know how much work its chief will hand it) the ETA
+    covers the trial in progress.
+    """
+
+    def __init__(self, trials: int | None, epochs_per_trial: list[int], quiet: bool = False, stream=None):
         self.trials = trials
         self.remaining_epochs = sum(epochs_per_trial)
         self.quiet = quiet
@@ -29,7 +33,13 @@ class Progress:
     def start_trial(self, label: str, epochs: int) -> None:
         self.index += 1
         self.label, self.epochs = label, epochs
-        self.say(f"[{self.index}/{self.trials}] {label}: training {epochs} epochs")
+        if self.trials is None:
+            self.remaining_epochs = epochs
+        self.say(f"{self.counter} {label}: training {epochs} epochs")
+
+    @property
+    def counter(self) -> str:
+        return f"[{self.index}]" if self.trials is None else f"[{self.index}/{self.trials}]"
 
     def end_epoch(self, epoch: int, seconds: float, logs: dict) -> None:
         self.epoch_seconds.append(seconds)
@@ -37,7 +47,7 @@ class Progress:
         metrics = "  ".join(
             f"{k} {logs[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs
         )
-        self.say(f"[{self.index}/{self.trials}] {self.label} epoch {epoch}/{self.epochs}  {metrics}  "
+        self.say(f"{self.counter} {self.label} epoch {epoch}/{self.epochs}  {metrics}  "
                  f"{seconds:.1f}s  ETA {self.eta()}")
 
     def skip_epochs(self, count: int) -> None:

@@ -17,6 +17,7 @@ from fer_bench.honest import dedup_masks, honest_scores
 from fer_bench.models import BUILDERS
 from fer_bench.models.base import INPUT_SHAPE
 from fer_bench.records import FORMAT_VERSION, RECORD, write_json_atomic
+from fer_bench.search_spec import search_block
 from fer_bench.spec import LoadedSpec, Trial
 from fer_bench.splits import Split
 
@@ -233,6 +234,8 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
     if record["status"] != "complete":
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "error.log").write_text(detail or record["error"] + "\n", encoding="utf-8")
+    if context.get("search"):
+        record["search"] = search_block(context["search"], record)
     record["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_json_atomic(out_dir / RECORD, record, before_rename=lambda: fault_point("write", trial.slug))
     return record

@@ -1,25 +1,24 @@
-"""`fer-bench run`: plan every spec, start the backend once, train the pending trials in order."""
+"""`fer-bench run`: plan every spec, start the backend once, train the queue's work in order."""
 
 import time
 from pathlib import Path
 
-from fer_bench.claims import release, try_claim
 from fer_bench.faults import fault_point
-from fer_bench.plan import PlannedSpec, done_ids, plan_specs
+from fer_bench.plan import plan_specs
 from fer_bench.progress import Progress, format_seconds, process_start_time
-from fer_bench.records import (
-    DONE_STATUSES,
-    RECORD,
-    check_results_dir,
-    inside,
-    read_record,
-    remove_stale_temp_files,
-    trial_dir,
-    update_plan,
-)
+from fer_bench.records import check_results_dir
 from fer_bench.spec import Overrides
 
 EXIT_OK, EXIT_TRIALS = 0, 3
+
+
+def start(device: str, planned):
+    """The backend on `device` and the environment every record keeps."""
+    from fer_bench.backend import environment, start_backend
+
+    device_info = start_backend(device)
+    env = environment(device_info, search=any(p.loaded.spec.search for p in planned))
+    return device_info, env
 
 
 def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str,
@@ -28,80 +27,115 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     out = check_results_dir(out)
     fault_point("data")
     planned = plan_specs(paths, data_flag, overrides)
-    todo = _pending(planned, out, rerun)
-    skipped = sum(len(spec.trials) for spec in planned) - len(todo)
-    if not todo:
-        print(f"nothing to do: all {skipped} trials already recorded in {out} (--rerun redoes them)")
+    searching = any(p.loaded.spec.search for p in planned)
+    sweep_pending = _sweep_pending(planned, out, rerun)
+    if not searching and not sweep_pending:
+        total = sum(len(p.trials) for p in planned)
+        print(f"nothing to do: all {total} trials already recorded in {out} (--rerun redoes them)")
         return EXIT_OK
 
-    from fer_bench.backend import environment, start_backend
+    device_info, env = start(device, planned)
+    from fer_bench.trainer import Trainer
+    from fer_bench.work import WorkQueue
 
-    device_info = start_backend(device)
-    env = environment(device_info)
-    progress = Progress(len(todo), [p.trial.config["training"]["epochs"] for _, p in todo], quiet=quiet)
-    progress.say(f"running {len(todo)} trials ({skipped} already recorded) on {env['backend']} "
+    queue = WorkQueue(planned, out, rerun)
+    epochs = [p.trials[0].trial.config["training"]["epochs"] if p.trials else p.loaded.spec.training.epochs
+              for p in planned]
+    progress = Progress(queue.expected, [max(epochs)] * queue.expected, quiet=quiet)
+    trainer = Trainer(out, env, progress, command, process_start, rerun)
+    work = queue.next()
+    if work is None:
+        for search in queue.searches():
+            print("\n".join(search.table()))
+        print(f"nothing to do: every trial is already recorded in {out} (--rerun redoes them)")
+        return EXIT_OK
+    skipped = sum(len(p.trials) for p in planned) - sum(r.expected for r in queue.runs if not r.proposes)
+    progress.say(f"running {queue.expected} trials ({skipped} already recorded) on {env['backend']} "
                  f"{device_info['kind']} ({device_info['name']}); results in {out}")
-    arrays, audits = {}, {}
-    counts = {"complete": 0, "diverged": 0, "failed": 0}
-    elsewhere = 0
-    for spec, planned_trial in todo:
-        folder = trial_dir(out, spec.loaded.spec.name, planned_trial.trial_id)
-        epochs = planned_trial.trial.config["training"]["epochs"]
-        if try_claim(folder) is None:
-            elsewhere += 1
-            progress.skip_epochs(epochs)
-            progress.say(f"  {planned_trial.trial_id}: another fer-bench process is training it; skipped")
-            continue
-        try:
-            fault_point("claim", planned_trial.trial.slug)
-            if not rerun and _recorded(folder):
-                elsewhere += 1
-                progress.skip_epochs(epochs)
-                continue
-            record = _run_one(spec, planned_trial, folder, arrays, audits, env, progress, command, process_start)
-        finally:
-            release(folder)
-        counts[record["status"]] += 1
-        if record["status"] != "complete":
-            progress.say(f"  {record['status']}: {planned_trial.trial_id}: {record.get('error')}")
-        fault_point("between_trials", planned_trial.trial.slug)
-    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    while work is not None:
+        records = []
+        for planned_trial in work.trials:
+            record = trainer.train(work.spec, planned_trial, work.search)
+            # Another process has it. A search waits, since its next proposal needs the score, and trains
+            # the trial itself if that process dies without a record.
+            while record is None and work.proposal is not None:
+                record = trainer.wait_for(work.spec, planned_trial) or trainer.train(work.spec, planned_trial,
+                                                                                     work.search)
+            records.append(record)
+        if work.proposal is not None:
+            from fer_bench.work import proposal_score
+
+            queue.finish(work, *proposal_score(records, work.spec.loaded.spec.search.objective))
+        work = queue.next()
+    counts = trainer.counts
     ran = sum(counts.values())
-    others = f", {elsewhere} done by another process" if elsewhere else ""
-    print(f"done: {ran} trials run ({summary}), {skipped} skipped{others}, in "
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    others = f", {trainer.elsewhere} done by another process" if trainer.elsewhere else ""
+    replayed = sum(run.replayed for run in queue.searches())
+    replay = f", {replayed} search trials replayed from records" if replayed else ""
+    for search in queue.searches():
+        print("\n".join(search.table()))
+    print(f"done: {ran} trials run ({summary}), {skipped} skipped{others}{replay}, in "
           f"{format_seconds(time.time() - started)}; records in {out}")
     return EXIT_OK if counts["complete"] == ran else EXIT_TRIALS
 
 
-def _run_one(spec, planned_trial, folder, arrays, audits, env, progress, command, process_start) -> dict:
-    from fer_bench.audit import load_audit
-    from fer_bench.runner import ArrayCache, run_trial
+def _sweep_pending(planned, out: Path, rerun: bool) -> bool:
+    from fer_bench.plan import done_ids
+    from fer_bench.records import DONE_STATUSES
 
-    data = planned_trial.data
-    arrays.setdefault(id(data), ArrayCache(data))
-    if id(data) not in audits:
-        audits[id(data)] = load_audit(data)
-    return run_trial(
-        planned_trial.trial, planned_trial.trial_id, spec.loaded, data, planned_trial.splits,
-        arrays[id(data)], env, progress, folder,
-        {"command": command, "process_start": process_start, "audit": audits[id(data)],
-         "dropped_from_training": planned_trial.dropped_from_training},
-    )
-
-
-def _recorded(folder: Path) -> bool:
-    record = read_record(folder / RECORD)
-    return record is not None and record.get("status") in DONE_STATUSES
-
-
-def _pending(planned: list[PlannedSpec], out: Path, rerun: bool):
-    todo = []
     for spec in planned:
-        name = spec.loaded.spec.name
-        spec_dir = inside(out, Path(name))
-        remove_stale_temp_files(spec_dir)
-        update_plan(spec_dir, {p.trial_id: {"variant": p.trial.variant, "seed": p.trial.seed,
-                                            "params": p.trial.params} for p in spec.trials})
-        recorded = {} if rerun else done_ids(out, name)
-        todo.extend((spec, p) for p in spec.trials if recorded.get(p.trial_id) not in DONE_STATUSES)
-    return todo
+        recorded = {} if rerun else done_ids(out, spec.name)
+        if any(recorded.get(p.trial_id) not in DONE_STATUSES for p in spec.trials):
+            return True
+    return False
+
+
+def run_chief(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, rerun: bool, host: str,
+              port: int, lease_s: float) -> int:
+    """Serve every spec's work to workers; train nothing here."""
+    out = check_results_dir(out)
+    planned = plan_specs(paths, data_flag, overrides)
+    start("cpu", planned)  # Keras Tuner imports Keras; the chief needs no accelerator
+    from fer_bench.distributed import records_note, serve
+    from fer_bench.work import WorkQueue
+
+    queue = WorkQueue(planned, out, rerun)
+    oracle = serve(queue, host, port, lease_s)
+    for search in queue.searches():
+        print("\n".join(search.table()))
+    workers = ", ".join(f"{tuner} {n}" for tuner, n in sorted(oracle.trained_by.items())) or "none"
+    print(f"done: {oracle.handed_out} work items handed out; trials trained per worker: {workers}; "
+          f"the chief trained none; {records_note(out)}")
+    return EXIT_OK
+
+
+def run_worker(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str, address: str,
+               worker_id: str, connect_timeout_s: float, quiet: bool, command: list[str]) -> int:
+    """Train what the chief hands out until it says stop."""
+    started, process_start = time.time(), process_start_time()
+    out = check_results_dir(out)
+    planned = plan_specs(paths, data_flag, overrides)
+    from fer_bench.chief_link import connect
+
+    channel = connect(address, connect_timeout_s)
+    device_info, env = start(device, planned)
+    from fer_bench.distributed import ChiefClient, work_loop
+
+    client = ChiefClient(channel, address, worker_id, connect_timeout_s)
+    from fer_bench.trainer import Trainer
+
+    progress = Progress(None, [], quiet=quiet)
+    progress.say(f"worker {worker_id}: working for the chief at {address} on {env['backend']} "
+                 f"{device_info['kind']} ({device_info['name']}); results in {out}")
+    trainer = Trainer(out, env, progress, command, process_start, rerun=False, assigned=True)
+    try:
+        work_loop(client, planned, trainer)
+    finally:
+        client.close()
+    counts = trainer.counts
+    ran = sum(counts.values())
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    print(f"done: worker {worker_id} ran {ran} trials ({summary}) in {format_seconds(time.time() - started)}; "
+          f"records in {out}")
+    return EXIT_OK if counts["complete"] == ran else EXIT_TRIALS

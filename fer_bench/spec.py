@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError,
 
 from fer_bench.errors import UserError
 from fer_bench.models import BUILDERS
+from fer_bench.search_spec import SearchSpec
 from fer_bench.yamlio import load_yaml
 
 SWEEPABLE_ROOTS = ("dataset", "model", "training")
@@ -143,8 +144,18 @@ class Spec(_Strict):
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     seeds: PositiveInt | list[int] = 3
     sweep: SweepSpec | None = None
+    search: SearchSpec | None = None
 
     _name = field_validator("name")(_check_name)
+
+    @model_validator(mode="after")
+    def _search_alone(self):
+        if self.search is not None and self.sweep is not None:
+            raise ValueError("a spec has either a sweep or a search, not both: put the search space under search.space")
+        if self.search is not None and "seeds" in self.model_fields_set:
+            raise ValueError("a search runs seeds 0..search.executions-1 for each trial: set search.executions, "
+                             "not seeds")
+        return self
 
     @field_validator("seeds")
     @classmethod
@@ -184,16 +195,21 @@ class Trial:
     seed: int
     config: dict[str, Any]  # the resolved dataset, model and training sections
     overrides: dict[str, Any] = field(default_factory=dict)
+    search: dict[str, Any] | None = None  # {"strategy", "trial_number"} for a trial a search proposed
 
     @property
     def slug(self) -> str:
+        if self.search:
+            return f"{self.search['strategy']}-{self.search['trial_number']:03d}_{self.variant}_s{self.seed}"
         return f"{self.variant}_s{self.seed}"
 
     def trial_id(self, data_fingerprint: str) -> str:
         hashed = copy.deepcopy(self.config)
         hashed["dataset"].pop("source", None)  # the fingerprint stands for the data, not its path
-        blob = json.dumps({"spec": self.spec_name, "config": hashed, "seed": self.seed,
-                           "data": data_fingerprint}, sort_keys=True)
+        identity = {"spec": self.spec_name, "config": hashed, "seed": self.seed, "data": data_fingerprint}
+        if self.search:  # equal parameters under two strategies are two trials
+            identity["strategy"] = self.search["strategy"]
+        blob = json.dumps(identity, sort_keys=True)
         return f"{self.slug}_{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
 
 
@@ -234,13 +250,65 @@ def load_spec(path: Path) -> LoadedSpec:
         raise UserError(f"{path}: a spec is a YAML mapping with at least a name; got {type(raw).__name__}")
     spec = _validate(raw, path)
     loaded = LoadedSpec(path, spec, path.read_text(encoding="utf-8"), raw)
-    expand(loaded, Overrides())
+    if spec.search is not None:
+        check_search_space(loaded)
+    else:
+        expand(loaded, Overrides())
     return loaded
 
 
-def expand(loaded: LoadedSpec, overrides: Overrides) -> list[Trial]:
-    """Every trial of the spec: variants x grid points x seeds, in a fixed order."""
+def describe_trials(loaded: LoadedSpec, overrides: Overrides) -> str:
+    """How many trials a spec makes, in words (a search: per strategy, each over its executions)."""
+    search = loaded.spec.search
+    if search is None:
+        return f"{len(expand(loaded, overrides))} trials"
+    executions = overrides.seeds or search.executions
+    parts = " + ".join(f"{name} {n}" for name, n in search.trials_per_strategy().items())
+    return f"search: {parts} trials x {executions} execution{'s' if executions > 1 else ''}, by {search.objective}"
+
+
+def check_search_space(loaded: LoadedSpec) -> None:
+    """Resolve the spec at each end of every searched key (the others at their first value)."""
+    space = loaded.spec.search.space
+    first = {key: param.representatives()[0] for key, param in space.items()}
+    for key, param in space.items():
+        for value in param.representatives():
+            search_trials(loaded, Overrides(), "check", 0, {**first, key: value})
+
+
+def search_trials(loaded: LoadedSpec, overrides: Overrides, strategy: str, number: int,
+                  values: dict[str, Any]) -> list[Trial]:
+    """The trials of one search proposal: its parameters applied to the spec, once per execution seed."""
     spec, path = loaded.spec, loaded.path
+    settings = [(key, value, "search.space", f"search.space {key}={value!r}") for key, value in values.items()]
+    config = _resolve(spec.model_dump(mode="json", exclude={"search"}), settings, overrides, path)
+    variant = _slugify("_".join(f"{k.rsplit('.', 1)[-1]}-{_label(v)}" for k, v in values.items()))
+    executions = overrides.seeds or spec.search.executions
+    return [Trial(spec.name, variant, dict(values), seed, config, overrides.as_dict(),
+                  {"strategy": strategy, "trial_number": number}) for seed in range(executions)]
+
+
+def _resolve(doc: dict, settings: list[tuple[str, Any, str, str]], overrides: Overrides, path: Path) -> dict:
+    """The validated dataset, model and training sections of `doc` with `settings` applied.
+
+    A setting is (dotted key, value, where it was given, how to name it in an error).
+    """
+    labels = []
+    for key, value, where, label in settings:
+        _set_path(doc, key, value, path, where)
+        if label not in labels:
+            labels.append(label)
+    for key, value in overrides.dotted().items():
+        _set_path(doc, key, value, path, "command-line override")
+    resolved = _validate(doc, path, context=", ".join(labels))
+    return resolved.model_dump(mode="json", include=set(SWEEPABLE_ROOTS))
+
+
+def expand(loaded: LoadedSpec, overrides: Overrides) -> list[Trial]:
+    """Every trial of the spec: variants x grid points x seeds, in a fixed order; none for a search."""
+    spec, path = loaded.spec, loaded.path
+    if spec.search is not None:
+        return []
     base = spec.model_dump(mode="json")
     sweep = spec.sweep or SweepSpec()
     variants = sweep.variants or [None]
@@ -249,24 +317,18 @@ def expand(loaded: LoadedSpec, overrides: Overrides) -> list[Trial]:
     trials = []
     for variant in variants:
         for values in itertools.product(*(sweep.grid[k] for k in grid_keys)):
-            doc = copy.deepcopy(base)
-            params, labels, where = {}, [], []
+            params, labels, settings = {}, [], []
             if variant is not None:
                 index = sweep.variants.index(variant)
-                for key, value in variant.set.items():
-                    _set_path(doc, key, value, path, f"sweep.variants[{index}].set")
+                settings += [(key, value, f"sweep.variants[{index}].set", f"variant {variant.name!r}")
+                             for key, value in variant.set.items()]
                 params.update(variant.set)
                 labels.append(variant.name)
-                where.append(f"variant {variant.name!r}")
             for key, value in zip(grid_keys, values):
-                _set_path(doc, key, value, path, "sweep.grid")
+                settings.append((key, value, "sweep.grid", f"sweep.grid {key}={value!r}"))
                 params[key] = value
                 labels.append(f"{key.rsplit('.', 1)[-1]}-{_label(value)}")
-                where.append(f"sweep.grid {key}={value!r}")
-            for key, value in overrides.dotted().items():
-                _set_path(doc, key, value, path, "command-line override")
-            resolved = _validate(doc, path, context=", ".join(where))
-            config = resolved.model_dump(mode="json", include=set(SWEEPABLE_ROOTS))
+            config = _resolve(copy.deepcopy(base), settings, overrides, path)
             variant_label = _slugify("_".join(labels) or "base")
             for seed in seeds:
                 trials.append(Trial(spec.name, variant_label, params, seed, config, overrides.as_dict()))
@@ -295,7 +357,9 @@ def _validate(raw: dict, path: Path, context: str = "") -> Spec:
 def _describe(exc: ValidationError, root: type[BaseModel], prefix: tuple = ()) -> str:
     """The first error of `exc` as 'key.path: what is wrong (got X)', plus how many more."""
     err = exc.errors(include_url=False)[0]
-    loc = [p for p in err["loc"] if not str(p).startswith(("function-", "constrained-"))]
+    loc = [p for p in err["loc"] if not str(p).startswith(("function-", "constrained-", "literal["))]
+    if loc[:2] == ["search", "space"] and len(loc) > 3 and loc[3] in ("choice", "int", "float"):
+        del loc[3]  # the tag pydantic adds for the parameter's type
     key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in [*prefix, *loc]).lstrip(".") or "(top level)"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     if err["type"] == "extra_forbidden":

@@ -8,6 +8,7 @@ from conftest import SAMPLE
 
 ROWS = gzip.decompress(SAMPLE.read_bytes()).splitlines()[:12]
 GOOD = "name: ok\ndataset: {source: sample}\n"
+SEARCH = "name: s\nsearch:\n  strategy: [grid, random]\n  max_trials: 4\n  space:\n    {space}\n"
 
 
 def csv(mutate) -> bytes:
@@ -95,6 +96,39 @@ CASES = [
      ["data", "--data", "f"], "64x48"),
     ("unreadable-image", "data: unreadable image", {"f/test/sad/PublicTest_1.jpg": b"not a jpeg"},
      ["data", "--data", "f"], "unreadable image"),
+    ("search-min-max", "search: range with min above max",
+     {"s.yaml": SEARCH.format(space="model.params.dropout: {type: float, min: 0.5, max: 0.1, step: 0.1}")},
+     ["validate", "s.yaml"], "min (0.5) must be below max (0.1)"),
+    ("search-log-zero", "search: log sampling from zero",
+     {"s.yaml": SEARCH.format(space="training.optimizer.learning_rate: {type: float, min: 0, max: 0.1, "
+                                    "sampling: log}").replace("[grid, random]", "random")},
+     ["validate", "s.yaml"], "log sampling needs min > 0"),
+    ("search-grid-no-step", "search: grid over a float range without a step",
+     {"s.yaml": SEARCH.format(space="model.params.dropout: {type: float, min: 0.0, max: 0.5}")},
+     ["validate", "s.yaml"], "needs a step"),
+    ("search-unknown-type", "search: unknown parameter type",
+     {"s.yaml": SEARCH.format(space="model.params.dropout: {type: uniform, min: 0, max: 1}")},
+     ["validate", "s.yaml"], "search.space.model.params.dropout"),
+    ("search-bad-key", "search: a key the spec does not have",
+     {"s.yaml": SEARCH.format(space="model.params.dropuot: {type: choice, values: [0.1, 0.2]}")},
+     ["validate", "s.yaml"], "no key 'dropuot'"),
+    ("search-bad-value", "search: a value the spec refuses",
+     {"s.yaml": SEARCH.format(space="model.params.dropout: {type: choice, values: [0.1, 1.5]}")},
+     ["validate", "s.yaml"], "model.params.dropout=1.5"),
+    ("search-strategy", "search: unknown strategy",
+     {"s.yaml": SEARCH.format(space="model.params.dropout: {type: choice, values: [0.1]}").replace("grid,", "hyper,")},
+     ["validate", "s.yaml"], "search.strategy"),
+    ("search-and-sweep", "search: with a sweep too",
+     {"s.yaml": SEARCH.format(space="model.params.dropout: {type: choice, values: [0.1]}")
+      + "sweep: {grid: {seeds: [1]}}\n"}, ["validate", "s.yaml"], "either a sweep or a search"),
+    ("search-bayes-budget", "search: Bayesian initial points use the whole budget",
+     {"s.yaml": SEARCH.format(space="model.params.dropout: {type: choice, values: [0.1, 0.2]}")
+      .replace("[grid, random]", "bayesian").replace("max_trials: 4", "max_trials: 3")},
+     ["validate", "s.yaml"], "raise max_trials"),
+    ("worker-no-chief", "CLI: a worker with no chief", {"s.yaml": GOOD},
+     ["run", "s.yaml", "--worker", "--chief-address", "127.0.0.1:9", "--connect-timeout", "2"],
+     "no chief answered within 2s"),
+    ("chief-no-port", "CLI: --chief without --port", {"s.yaml": GOOD}, ["run", "s.yaml", "--chief"], "give --port"),
     ("unknown-command", "CLI: unknown command", {}, ["frobnicate"], "invalid choice"),
     ("negative-epochs", "CLI: negative --epochs", {"s.yaml": GOOD}, ["run", "s.yaml", "--epochs", "-3"],
      "positive integer"),

@@ -134,3 +134,43 @@ def sample_grid(images: np.ndarray, true: list[int], predicted: list[int]) -> by
         ax.imshow(image, cmap="gray", vmin=0, vmax=255)
         ax.set_title(f"{EMOTIONS[t]}\n-> {EMOTIONS[p]}", fontsize=7, color="green" if t == p else "red")
     return _png(fig)
+
+
+def best_so_far(curves: dict[str, list[tuple[int, float | None]]], objective: str) -> bytes:
+    """Per strategy, the best objective reached up to each trial number (steps)."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for strategy, curve in curves.items():
+        points = [(n, best) for n, best in curve if best is not None]
+        if points:
+            ax.step(*zip(*points), where="post", marker="o", markersize=3, label=strategy)
+    ax.set_xlabel("trial number")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(f"best {objective} so far")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def parameter_scores(results: dict[str, list[tuple[int, dict, float | None]]], objective: str) -> bytes:
+    """One panel per searched key: its value against the trial's score; lists and names as categories."""
+    keys = list(next(params for rows in results.values() for _, params, _ in rows))
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.4), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        values = [params[key] for rows in results.values() for _, params, score in rows if score is not None]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        categories = sorted({str(v) for v in values}) if not numeric else []
+        for strategy, rows in results.items():
+            xs = [params[key] if numeric else categories.index(str(params[key]))
+                  for _, params, score in rows if score is not None]
+            ys = [score for _, _, score in rows if score is not None]
+            ax.scatter(xs, ys, s=18, alpha=0.7, label=strategy)
+        positive = numeric and values and min(values) > 0
+        if positive and max(values) / min(values) >= 100:
+            ax.set_xscale("log")
+        if categories:
+            ax.set_xticks(range(len(categories)), categories, rotation=20, ha="right", fontsize=7)
+        ax.set_xlabel(key.rsplit(".", 1)[-1])
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(objective)
+    axes[0][-1].legend(fontsize=7)
+    return _png(fig)

@@ -19,6 +19,7 @@ from fer_bench.errors import UserError
 from fer_bench.report import figures
 from fer_bench.report.frames import history_frame, read_all, trials_frame
 from fer_bench.report.reference import ANCHORS, STUDY
+from fer_bench.report.search import search_section
 from fer_bench.report.stats import compare_best, summarize
 
 TABLE_METRICS = ("val_accuracy", "public_test_accuracy", "private_test_accuracy")
@@ -102,12 +103,14 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         "warnings": mixed_environment_warnings(trials),
         "backends": backend_rows(complete),
         "rows": [], "figures": [], "verdicts": [], "study": None, "per_class": [], "confused": [],
+        "search": search_section(name, spec_records, store),
     }
     if complete.empty:
         return section
     summary = variant_summary(complete)
     section["rows"] = summary.reset_index().to_dict("records")
-    for metric in TABLE_METRICS:
+    # A search's repeated proposals are one configuration, not independent samples: no t-tests there.
+    for metric in TABLE_METRICS if section["search"] is None else ():
         verdict = compare_best(complete, metric)
         if verdict:
             section["verdicts"].append(verdict.sentence(metric.replace("_", " ")))

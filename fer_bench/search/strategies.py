@@ -1,0 +1,102 @@
+"""Who proposes the next trial of a search: the grid in its fixed order, or a Keras Tuner oracle.
+
+The oracles are Keras Tuner's own (RandomSearchOracle, BayesianOptimizationOracle), used without
+a Tuner: fer-bench trains. They keep no state on disk; a rerun rebuilds their state by replaying
+the recorded scores, so fer-bench's records stay the only truth (Keras Tuner's own reload cannot
+resume a grid, keras-team/keras-tuner#1055, and retrains a trial left RUNNING from scratch).
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras_tuner as kt
+from keras_tuner.src.engine import trial as trial_module
+
+from fer_bench.search.space import Space
+from fer_bench.search_spec import SearchSpec, grid_points
+
+NEVER_GIVE_UP = 10**9  # Keras Tuner ends a search after 3 failed trials in a row; fer-bench goes on
+
+
+@dataclass
+class Proposal:
+    strategy: str
+    number: int  # 1, 2, ... within the strategy
+    tuner_trial_id: str
+    values: dict[str, Any]  # dotted spec key -> the value the trial uses
+    handle: Any = field(default=None, repr=False)  # the oracle's Trial
+
+
+class GridStrategy:
+    name = "grid"
+
+    def __init__(self, search: SearchSpec):
+        self._points = grid_points(search)
+        self._next = 0
+        self._width = len(str(len(self._points)))
+
+    def propose(self, tuner_id: str) -> Proposal | None:
+        if self._next >= len(self._points):
+            return None
+        self._next += 1
+        return Proposal("grid", self._next, f"{self._next - 1:0{self._width}d}", self._points[self._next - 1])
+
+    def report(self, proposal: Proposal, score: float | None, message: str = "") -> None:
+        pass  # the grid's order does not depend on scores
+
+
+class _Memoryless:
+    """Keeps an oracle's state in memory only: nothing written to disk per trial."""
+
+    def save(self):
+        pass
+
+    def _save_trial(self, trial):
+        pass
+
+
+class _RandomOracle(_Memoryless, kt.oracles.RandomSearchOracle):
+    pass
+
+
+class _BayesianOracle(_Memoryless, kt.oracles.BayesianOptimizationOracle):
+    pass
+
+
+class OracleStrategy:
+    """A Keras Tuner oracle asked for one trial at a time and told each trial's score."""
+
+    def __init__(self, name: str, search: SearchSpec):
+        self.name = name
+        self.space = Space(search)
+        common = {"objective": kt.Objective("score", search.direction), "max_trials": search.max_trials,
+                  "hyperparameters": self.space.hyperparameters, "seed": search.seed,
+                  "max_consecutive_failed_trials": NEVER_GIVE_UP}
+        if name == "random":
+            self.oracle = _RandomOracle(**common)
+        else:
+            options = search.bayesian
+            self.oracle = _BayesianOracle(num_initial_points=search.initial_points, alpha=options.alpha,
+                                          beta=options.beta, **common)
+        self.oracle.verbose = 0
+
+    def propose(self, tuner_id: str) -> Proposal | None:
+        trial = self.oracle.create_trial(tuner_id)
+        if trial.status != trial_module.TrialStatus.RUNNING:
+            return None  # STOPPED: the budget is spent or the space is exhausted
+        number = len(self.oracle.trials)
+        return Proposal(self.name, number, trial.trial_id, self.space.decode(trial.hyperparameters.values), trial)
+
+    def report(self, proposal: Proposal, score: float | None, message: str = "") -> None:
+        trial = proposal.handle
+        if score is None:
+            trial.status = trial_module.TrialStatus.FAILED
+            trial.message = message or "failed"
+        else:
+            self.oracle.update_trial(trial.trial_id, {"score": score})
+            trial.status = trial_module.TrialStatus.COMPLETED
+        self.oracle.end_trial(trial)
+
+
+def make_strategy(name: str, search: SearchSpec):
+    return GridStrategy(search) if name == "grid" else OracleStrategy(name, search)
