@@ -1,6 +1,7 @@
 """The runner's one Keras callback: per-epoch timing, learning rate, divergence, best weights, progress."""
 
 import math
+import threading
 import time
 
 import keras
@@ -12,8 +13,12 @@ from fer_bench.faults import fault_point
 class TrialMonitor(keras.callbacks.Callback):
     """Works at epoch granularity only, so that Keras never has to sync after each batch."""
 
-    def __init__(self, progress, slug: str, diverge_above: float, probe=None, process_start: float = 0.0):
+    def __init__(self, progress, slug: str, diverge_above: float, probe=None, process_start: float = 0.0,
+                 timeout_s: float | None = None):
         super().__init__()
+        self.timeout_s = timeout_s
+        self.timed_out = False
+        self._timer: threading.Timer | None = None
         self.progress, self.slug, self.probe = progress, slug, probe
         self.process_start = process_start
         self.diverge_above = diverge_above
@@ -30,6 +35,20 @@ class TrialMonitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.fit_started = time.time()
+        if self.timeout_s:
+            # Keras checks stop_training after every batch: the trial stops within one step of its limit,
+            # with no per-batch callback to slow every other trial down.
+            self._timer = threading.Timer(self.timeout_s, self._time_up)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _time_up(self):
+        self.timed_out = True
+        self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self._timer is not None:
+            self._timer.cancel()
 
     def on_epoch_begin(self, epoch, logs=None):
         # The rate used during this epoch; ReduceLROnPlateau changes it only at epoch end.

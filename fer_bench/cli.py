@@ -32,6 +32,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _points(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected points of accuracy, e.g. 0.5, got {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected 0 to 100 points, got {text!r}")
+    return value / 100
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) < 65536:
         raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
@@ -47,6 +57,10 @@ def _add_trial_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-eval-samples", type=_positive, metavar="N",
                    help="stratified subset of validation, PublicTest and PrivateTest each")
     p.add_argument("--seeds", type=_positive, metavar="N", help="run seeds 0..N-1 instead of the spec's")
+    p.add_argument("--trial-timeout", type=_positive, metavar="S",
+                   help="override training.timeout_s: stop a trial's training after S seconds (status timeout)")
+    p.add_argument("--only", metavar="PATTERN",
+                   help="a subset: trial ids matching this glob (sweeps), strategies matching it (searches)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     run.add_argument("--rerun", action="store_true", help="redo trials that already have a record")
     run.add_argument("--quiet", action="store_true", help="only the final summary")
+    run.add_argument("--tensorboard", action="store_true",
+                     help="also write TensorBoard logs into each trial's folder (TensorFlow backend)")
     spread = run.add_argument_group("spread over machines (Keras Tuner chief/worker over gRPC)")
     role = spread.add_mutually_exclusive_group()
     role.add_argument("--chief", action="store_true", help="hand the specs' trials to workers; train none here")
@@ -85,6 +101,35 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", nargs="+", metavar="RESULTS", help="results directories (merged)")
     report.add_argument("-o", "--output", required=True, metavar="FILE", help="report.html or report.md")
     report.add_argument("--export", metavar="FILE", help="also write the trials table as .csv or .parquet")
+    evaluate = verbs.add_parser("evaluate", help="score a saved Keras model; writes an ordinary record")
+    evaluate.add_argument("model", metavar="MODEL", help="a saved model (.keras or .h5), e.g. a run's best.keras")
+    evaluate.add_argument("--data", metavar="PATH", help="FER-2013 as .csv, .csv.gz, .npz or a folder tree")
+    evaluate.add_argument("--out", metavar="DIR", default="results", help="results directory (default: results)")
+    evaluate.add_argument("--name", default="evaluate", help="the spec name its record goes under (default: evaluate)")
+    evaluate.add_argument("--max-eval-samples", type=_positive, metavar="N",
+                          help="stratified subset of validation, PublicTest and PrivateTest each")
+    evaluate.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    compare = verbs.add_parser("compare", help="what moved beyond noise between two result sets; exit 5 on a "
+                               "regression")
+    compare.add_argument("base", metavar="BASE", help="results directory or exported trials table (.csv/.parquet)")
+    compare.add_argument("candidate", metavar="CANDIDATE")
+    compare.add_argument("--threshold", type=_points, default=0.0, metavar="POINTS",
+                         help="count a drop beyond noise as a regression only from this many points (default 0)")
+    compare.add_argument("--speed", action="store_true", help="also compare training images/s (not gated)")
+    compare.add_argument("-o", "--output", metavar="FILE", help="also write compare.html or compare.md")
+    clean = verbs.add_parser("clean", help="list (and with --yes remove) records that no current spec would make")
+    clean.add_argument("results", metavar="RESULTS")
+    clean.add_argument("--spec", action="append", default=[], metavar="FILE",
+                       help="the current spec of its records (default: the file each record names, else the shipped "
+                            "spec of that name)")
+    clean.add_argument("--yes", action="store_true", help="remove them")
+    clean.add_argument("--orphans", action="store_true",
+                       help="with --yes, also remove records whose spec is found nowhere")
+    tracker = verbs.add_parser("mlflow", help="export every record as an MLflow run (needs fer-bench[mlflow])")
+    tracker.add_argument("results", nargs="+", metavar="RESULTS")
+    tracker.add_argument("--tracking-uri", default="sqlite:///mlflow.db", metavar="URI",
+                         help="MLflow tracking store (default: sqlite:///mlflow.db, a local SQLite file)")
+    tracker.add_argument("--experiment", default="fer-bench", help="experiment name (default: fer-bench)")
     status = verbs.add_parser("status", help="trials complete, diverged, failed and pending per spec")
     status.add_argument("results", nargs="+", metavar="RESULTS")
     return parser
@@ -113,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 def _overrides(args):
     from fer_bench.spec import Overrides
 
-    return Overrides(args.epochs, args.max_train_samples, args.max_eval_samples, args.seeds)
+    return Overrides(args.epochs, args.max_train_samples, args.max_eval_samples, args.seeds, args.trial_timeout)
 
 
 def cmd_validate(args, argv) -> int:
@@ -128,7 +173,7 @@ def cmd_validate(args, argv) -> int:
 def cmd_list(args, argv) -> int:
     from fer_bench.plan import plan_specs, print_plan
 
-    print_plan(plan_specs(args.specs, args.data, _overrides(args)), Path(args.out))
+    print_plan(plan_specs(args.specs, args.data, _overrides(args), args.only), Path(args.out))
     return EXIT_OK
 
 
@@ -143,19 +188,22 @@ def cmd_run(args, argv) -> int:
         if args.port is None:
             raise UserError("fer-bench run --chief: give --port N (0 picks a free one)")
         return session.run_chief(args.specs, args.data, _overrides(args), Path(args.out), args.rerun, args.host,
-                                 args.port, args.lease)
+                                 args.port, args.lease, args.only)
     if args.worker:
+        if args.only:
+            raise UserError("fer-bench run --worker: --only belongs on the chief, which chooses the trials")
         if not args.chief_address:
             raise UserError("fer-bench run --worker: give --chief-address HOST:PORT")
         worker_id = args.worker_id or f"{platform.node()}-{os.getpid()}"
         return session.run_worker(args.specs, args.data, _overrides(args), Path(args.out), args.device,
                                   args.chief_address, worker_id, args.connect_timeout, args.quiet,
-                                  command=["fer-bench", *argv])
+                                  command=["fer-bench", *argv], tensorboard=args.tensorboard)
     for flag in ("port", "chief_address", "worker_id"):
         if getattr(args, flag) is not None:
             raise UserError(f"fer-bench run: --{flag.replace('_', '-')} needs --chief or --worker")
     return session.run_specs(args.specs, args.data, _overrides(args), Path(args.out), args.device, args.rerun,
-                     args.quiet, command=["fer-bench", *argv])
+                             args.quiet, command=["fer-bench", *argv], only=args.only,
+                             tensorboard=args.tensorboard)
 
 
 def cmd_data(args, argv) -> int:
@@ -229,6 +277,60 @@ def cmd_report(args, argv) -> int:
     return EXIT_OK
 
 
+def cmd_evaluate(args, argv) -> int:
+    from fer_bench.evaluate import evaluate_saved
+
+    record = evaluate_saved(Path(args.model), args.data, Path(args.out), args.name, args.max_eval_samples,
+                            args.device, ["fer-bench", *argv])
+    m = record["metrics"]
+    print(f"{args.model}: validation {m['val_accuracy']:.4f}, PublicTest {m['public_test_accuracy']:.4f}, "
+          f"PrivateTest {m['private_test_accuracy']:.4f}; record in {Path(args.out) / args.name / record['trial_id']}")
+    return EXIT_OK
+
+
+def cmd_compare(args, argv) -> int:
+    from fer_bench.compare import EXIT_REGRESSION, compare, load_side, print_rows, write_page
+
+    base, candidate = Path(args.base), Path(args.candidate)
+    rows = compare(load_side(base), load_side(candidate), args.threshold, args.speed)
+    print_rows(rows, base, candidate, args.threshold)
+    if args.output:
+        print(f"comparison: {write_page(rows, Path(args.output), base, candidate, args.threshold)}")
+    regressions = [r for r in rows if r.gate]
+    if regressions:
+        print(f"{len(regressions)} regression{'s' if len(regressions) > 1 else ''} beyond noise", file=sys.stderr)
+        return EXIT_REGRESSION
+    return EXIT_OK
+
+
+def cmd_clean(args, argv) -> int:
+    from fer_bench.clean import find_stale, remove
+
+    root = Path(args.results)
+    stale = find_stale(root, args.spec)
+    if not stale:
+        print(f"{root}: every record is one that a current spec makes; nothing to clean")
+        return EXIT_OK
+    for entry in stale:
+        print(f"{'orphan' if entry['orphan'] else 'stale':<7}{entry['spec']}/{entry['trial_id']}: {entry['reason']}")
+    size = sum(e["bytes"] for e in stale) / 2**20
+    if not args.yes:
+        print(f"{len(stale)} records ({size:.1f} MiB) that no current spec makes; `fer-bench clean {root} --yes` "
+              "removes them" + (" (--orphans: the orphans too)" if any(e["orphan"] for e in stale) else ""))
+        return EXIT_OK
+    print(f"removed {remove(root, stale, args.orphans)} records")
+    return EXIT_OK
+
+
+def cmd_mlflow(args, argv) -> int:
+    from fer_bench.trackers import export_mlflow
+
+    created, skipped = export_mlflow(args.results, args.tracking_uri, args.experiment)
+    print(f"mlflow: {created} runs exported to {args.tracking_uri} (experiment {args.experiment!r}), "
+          f"{skipped} already there")
+    return EXIT_OK
+
+
 def cmd_status(args, argv) -> int:
     from fer_bench.records import status_table
 
@@ -239,11 +341,12 @@ def cmd_status(args, argv) -> int:
         for spec, rows in table.items():
             counts = ", ".join(f"{len(ids)} {status}" for status, ids in rows.items())
             print(f"{root}/{spec}: {counts}")
-            for status in ("failed", "diverged", "pending"):
+            for status in ("failed", "diverged", "timeout", "pending"):
                 for trial_id in rows[status]:
                     print(f"  {status:<9}{trial_id}")
     return EXIT_OK
 
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "validate": cmd_validate, "data": cmd_data, "status": cmd_status,
-            "report": cmd_report}
+            "report": cmd_report, "evaluate": cmd_evaluate, "compare": cmd_compare,
+            "clean": cmd_clean, "mlflow": cmd_mlflow}

@@ -1,5 +1,6 @@
 """Specs + data -> the trials a run will make, with ids, sizes and a time estimate (`fer-bench list`)."""
 
+import fnmatch
 import os
 import platform
 import statistics
@@ -32,10 +33,9 @@ class PlannedTrial:
     dropped_from_training: int = 0
 
     @property
-    def cost(self) -> ModelCost:
+    def cost(self) -> ModelCost | None:
         model = self.trial.config["model"]
-        builder = BUILDERS[model["builder"]]
-        return builder.cost(builder.params_model.model_validate(model["params"]))
+        return BUILDERS[model["builder"]].cost_of(model["params"])
 
 
 class Planner:
@@ -63,13 +63,20 @@ class PlannedSpec:
     trials: list[PlannedTrial]  # every trial of a sweep; none for a search, whose trials come as it goes
     planner: Planner
     overrides: Overrides
+    only: str | None = None  # `--only PATTERN`: trial ids (a sweep) or strategy names (a search)
 
     @property
     def name(self) -> str:
         return self.loaded.spec.name
 
+    @property
+    def strategies(self) -> list[str]:
+        search = self.loaded.spec.search
+        return [s for s in search.strategies if self.only is None or fnmatch.fnmatchcase(s, self.only)]
 
-def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides) -> list[PlannedSpec]:
+
+def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides,
+               only: str | None = None) -> list[PlannedSpec]:
     """Validate every spec and load its data before anything trains: bad input fails early."""
     loaded = [load_spec(Path(p)) for p in paths]
     names = [spec.spec.name for spec in loaded]
@@ -85,7 +92,13 @@ def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides) ->
             for warning in sanity_warnings(describe_splits(planners[source].data)):
                 print(f"warning: {source}: {warning}", file=sys.stderr)
         planner = planners[source]
-        planned.append(PlannedSpec(spec, [planner.plan(t) for t in expand(spec, overrides)], planner, overrides))
+        trials = [planner.plan(t) for t in expand(spec, overrides)]
+        if only is not None:
+            trials = [t for t in trials if fnmatch.fnmatchcase(t.trial_id, only)]
+        planned.append(PlannedSpec(spec, trials, planner, overrides, only))
+    if only is not None and not any(p.trials or (p.loaded.spec.search and p.strategies) for p in planned):
+        raise UserError(f"--only {only!r} matches no trial id of a sweep and no strategy of a search in "
+                        f"{', '.join(paths)} (`fer-bench list` shows the ids; a glob, e.g. 'dropout-0.25_*')")
     return planned
 
 
@@ -129,8 +142,9 @@ def _model_key(model: dict) -> str:
 
 def estimate_seconds(planned: PlannedTrial, rates: dict) -> float | None:
     ips = rates["per_model"].get(_model_key(planned.trial.config["model"]))
-    if ips is None and rates["macs_per_s"]:
-        ips = rates["macs_per_s"] / planned.cost.macs
+    cost = planned.cost
+    if ips is None and rates["macs_per_s"] and cost is not None:
+        ips = rates["macs_per_s"] / cost.macs
     if ips is None:
         return None
     n = {name: len(split.indices) for name, split in planned.splits.items()}
@@ -146,28 +160,34 @@ def done_ids(results: Path, spec_name: str) -> dict[str, str]:
     return {r["trial_id"]: r["status"] for _, r in iter_records(spec_dir)}
 
 
-def _listed(spec: PlannedSpec) -> tuple[list[PlannedTrial], list[tuple[str, int]]]:
-    """The trials known before a run, and per oracle strategy how many it will propose."""
+def _listed(spec: PlannedSpec) -> tuple[list[PlannedTrial], list[tuple[str, int]], PlannedTrial]:
+    """The trials known before a run, per oracle strategy how many it will propose, and a trial to
+    size the others by."""
     search = spec.loaded.spec.search
     if search is None:
-        return spec.trials, []
+        return spec.trials, [], spec.trials[0]
     points = grid_points(search)
+    gridded = "grid" in spec.strategies
     listed = [spec.planner.plan(t) for number, values in enumerate(points, start=1)
-              for t in search_trials(spec.loaded, spec.overrides, "grid", number, values)
-              if "grid" in search.strategies or number == 1]
+              for t in search_trials(spec.loaded, spec.overrides, "grid", number, values) if gridded or number == 1]
     executions = spec.overrides.seeds or search.executions
-    later = [(name, n * executions) for name, n in search.trials_per_strategy().items() if name != "grid"]
-    return (listed if "grid" in search.strategies else []) or listed[:1], later
+    later = [(name, n * executions) for name, n in search.trials_per_strategy().items()
+             if name != "grid" and name in spec.strategies]
+    return listed if gridded else [], later, listed[0]
 
 
 def print_plan(planned: list[PlannedSpec], results: Path) -> None:
     rates = measured_rates(results)
     total, unknown = 0.0, 0
     for spec in planned:
-        listed, later = _listed(spec)
-        first = listed[0]
+        if not spec.trials and spec.loaded.spec.search is None:
+            continue  # --only left none of it
+        listed, later, first = _listed(spec)
         n = {k: len(v.indices) for k, v in first.splits.items()}
-        print(f"{spec.loaded.spec.name} ({spec.loaded.path}): {describe_trials(spec.loaded, spec.overrides)} on "
+        count = describe_trials(spec.loaded, spec.overrides)
+        if spec.only and spec.loaded.spec.search is None:
+            count = f"{len(spec.trials)} of {count} (--only {spec.only})"
+        print(f"{spec.loaded.spec.name} ({spec.loaded.path}): {count} on "
               f"{first.data.describe()['source']} data {first.data.fingerprint}; "
               f"train {n['train']}, validation {n['validation']}, tests {n['public_test']}+{n['private_test']}")
         recorded = done_ids(results, spec.loaded.spec.name)
@@ -181,8 +201,9 @@ def print_plan(planned: list[PlannedSpec], results: Path) -> None:
             total += seconds or 0.0
             unknown += seconds is None
             params = ", ".join(f"{k}={v}" for k, v in trial.params.items()) or "(spec as written)"
-            print(f"  {planned_trial.trial_id:<44} {state:<9} {cost.parameters:>11,} params "
-                  f"{cost.macs / 1e6:>9.1f} MMAC/img  {trial.config['training']['epochs']:>3} epochs  "
+            size = f"{cost.parameters:>11,} params {cost.macs / 1e6:>9.1f} MMAC/img" if cost else \
+                f"{'?':>11} params {'?':>9} MMAC/img"
+            print(f"  {planned_trial.trial_id:<44} {state:<9} {size}  {trial.config['training']['epochs']:>3} epochs  "
                   f"~{format_seconds(seconds) if seconds is not None else '?':>7}  {params}")
         for name, count in later:
             seconds = estimate_seconds(first, rates)

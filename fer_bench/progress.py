@@ -39,7 +39,8 @@ class Progress:
 
     @property
     def counter(self) -> str:
-        return f"[{self.index}]" if self.trials is None else f"[{self.index}/{self.trials}]"
+        # A search's count is an estimate: past it, the counter just counts.
+        return f"[{self.index}]" if self.trials is None or self.index > self.trials else f"[{self.index}/{self.trials}]"
 
     def end_epoch(self, epoch: int, seconds: float, logs: dict) -> None:
         self.epoch_seconds.append(seconds)

@@ -16,8 +16,8 @@ from fer_bench.faults import fault_point
 FORMAT_VERSION = 1
 RECORD = "record.json"
 PLAN = "plan.json"
-DONE_STATUSES = ("complete", "diverged")
-STATUSES = ("complete", "diverged", "failed")
+DONE_STATUSES = ("complete", "diverged", "timeout")  # results: a rerun keeps them (--rerun redoes them)
+STATUSES = ("complete", "diverged", "timeout", "failed")
 
 
 def write_json_atomic(target: Path, payload: dict, before_rename=None) -> None:

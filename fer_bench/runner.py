@@ -14,6 +14,7 @@ from fer_bench.data import EMOTIONS, FERData
 from fer_bench.faults import fault_point, mid_epoch_callback, wants
 from fer_bench.gradients import GradientProbe
 from fer_bench.honest import dedup_masks, honest_scores
+from fer_bench.memory import MemoryWatch
 from fer_bench.models import BUILDERS
 from fer_bench.models.base import INPUT_SHAPE
 from fer_bench.records import FORMAT_VERSION, RECORD, write_json_atomic
@@ -30,14 +31,30 @@ ACCURACY_THRESHOLDS = (0.50, 0.55, 0.60, 0.65)
 
 def build_model(config: dict):
     builder = BUILDERS[config["model"]["builder"]]
-    params = builder.params_model.model_validate(config["model"]["params"])
-    model = builder.build(params)
+    model = builder.build(builder.params(config["model"]["params"]))
+    check_shapes(model, f"builder {builder.name!r}")
     if not config["training"]["augmentation"]["horizontal_flip"]:
         return model
     # Augmentation layers are active in fit() only; inference sees the image as it is.
     inputs = keras.Input(INPUT_SHAPE, name="image")
     flipped = keras.layers.RandomFlip("horizontal", name="flip")(inputs)
     return keras.Model(inputs, model(flipped), name=f"{model.name}_augmented")
+
+
+class ShapeError(ValueError):
+    pass
+
+
+def check_shapes(model, what: str) -> None:
+    """FER-2013 in, 7 emotions out; anything else fails the trial with a sentence, not a shape error."""
+    try:
+        ins, outs = [tuple(t.shape[1:]) for t in model.inputs], [tuple(t.shape[1:]) for t in model.outputs]
+    except (AttributeError, TypeError, ValueError):  # a subclassed model knows its shapes once called
+        ins, outs = [INPUT_SHAPE], [tuple(model(np.zeros((1, *INPUT_SHAPE), "float32")).shape[1:])]
+    inputs, outputs = (ins[0] if len(ins) == 1 else ins), (outs[0] if len(outs) == 1 else outs)
+    if inputs != INPUT_SHAPE or outputs != (len(EMOTIONS),):
+        raise ShapeError(f"{what}: the model maps {inputs} to {outputs}; fer-bench needs one input of shape "
+                         f"{INPUT_SHAPE} (48x48 grey in [0, 1]) and one output of shape ({len(EMOTIONS)},) (softmax)")
 
 
 def make_optimizer(spec: dict):
@@ -163,6 +180,7 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
     training = trial.config["training"]
     progress.start_trial(trial.slug, training["epochs"])
     monitor, detail = None, None
+    memory = MemoryWatch().start()
     try:
         keras.utils.set_random_seed(trial.seed)
         keras.config.set_dtype_policy(training["mixed_precision"] or "float32")
@@ -177,10 +195,10 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
         probe = GradientProbe(model, x_train[:PROBE_BATCH], onehot[y_train[:PROBE_BATCH]], training["loss"]) \
             if training["gradient_stats"] else None
         monitor = TrialMonitor(progress, trial.slug, diverge_above=100 * uniform_guess_loss(training["loss"]),
-                               probe=probe, process_start=context["process_start"])
+                               probe=probe, process_start=context["process_start"], timeout_s=training["timeout_s"])
         model.fit(x_train, onehot[y_train], validation_data=(x_val, onehot[y_val]),
                   batch_size=training["batch_size"], epochs=training["epochs"], shuffle=True,
-                  callbacks=[monitor, *make_callbacks(training["callbacks"]),
+                  callbacks=[monitor, *make_callbacks(training["callbacks"]), *_tensorboard(context, out_dir, record),
                              *([mid_epoch_callback(trial.slug)] if wants("mid_epoch") else [])], verbose=0)
         fit_s = time.time() - monitor.fit_started
         record["history"] = monitor.history
@@ -189,6 +207,9 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
         if monitor.diverged_epoch:
             record.update(status="diverged", diverged_epoch=monitor.diverged_epoch,
                           error=f"diverged at epoch {monitor.diverged_epoch}: {monitor.divergence}")
+        elif monitor.timed_out:
+            record.update(status="timeout", error=f"training stopped at its limit of {training['timeout_s']:g}s "
+                                                  f"(training.timeout_s), in epoch {len(monitor.history)}")
         else:
             fault_point("evaluate", trial.slug)
             eval_start = time.time()
@@ -230,6 +251,7 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
             progress.skip_epochs(training["epochs"])
         record["timing"] = {"total_s": round(time.time() - started, 3)}
     finally:
+        record["memory"] = memory.stop()
         keras.backend.clear_session()
     if record["status"] != "complete":
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -241,11 +263,20 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
     return record
 
 
+def _tensorboard(context: dict, out_dir: Path, record: dict) -> list:
+    """TensorBoard event files in the trial's folder when asked for (`run --tensorboard`), on TensorFlow."""
+    if not context.get("tensorboard") or keras.backend.backend() != "tensorflow":
+        return []
+    record["tensorboard_dir"] = "tensorboard"
+    return [keras.callbacks.TensorBoard(log_dir=str(out_dir / "tensorboard"), write_graph=False, profile_batch=0)]
+
+
 def _model_summary(config: dict, model) -> dict:
     builder = BUILDERS[config["model"]["builder"]]
-    cost = builder.cost(builder.params_model.model_validate(config["model"]["params"]))
+    cost = builder.cost_of(config["model"]["params"])
+    trainable = cost.trainable_parameters if cost else int(sum(np.prod(w.shape) for w in model.trainable_weights))
     return {"builder": builder.name, "parameters": int(model.count_params()),
-            "trainable_parameters": cost.trainable_parameters, "macs_per_image": cost.macs}
+            "trainable_parameters": trainable, "macs_per_image": cost.macs if cost else None}
 
 
 def _metrics(epoch: dict, tests: dict) -> dict:

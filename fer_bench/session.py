@@ -1,5 +1,6 @@
 """`fer-bench run`: plan every spec, start the backend once, train the queue's work in order."""
 
+import sys
 import time
 from pathlib import Path
 
@@ -22,11 +23,11 @@ def start(device: str, planned):
 
 
 def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str,
-              rerun: bool, quiet: bool, command: list[str]) -> int:
+              rerun: bool, quiet: bool, command: list[str], only: str | None = None, tensorboard: bool = False) -> int:
     started, process_start = time.time(), process_start_time()
     out = check_results_dir(out)
     fault_point("data")
-    planned = plan_specs(paths, data_flag, overrides)
+    planned = plan_specs(paths, data_flag, overrides, only)
     searching = any(p.loaded.spec.search for p in planned)
     sweep_pending = _sweep_pending(planned, out, rerun)
     if not searching and not sweep_pending:
@@ -39,10 +40,13 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     from fer_bench.work import WorkQueue
 
     queue = WorkQueue(planned, out, rerun)
-    epochs = [p.trials[0].trial.config["training"]["epochs"] if p.trials else p.loaded.spec.training.epochs
-              for p in planned]
+    epochs = [p.trials[0].trial.config["training"]["epochs"] if p.trials
+              else overrides.epochs or p.loaded.spec.training.epochs for p in planned]
     progress = Progress(queue.expected, [max(epochs)] * queue.expected, quiet=quiet)
-    trainer = Trainer(out, env, progress, command, process_start, rerun)
+    if tensorboard and env["backend"] != "tensorflow":
+        print(f"warning: --tensorboard: logs are written on the TensorFlow backend only, not {env['backend']}",
+              file=sys.stderr)
+    trainer = Trainer(out, env, progress, command, process_start, rerun, tensorboard=tensorboard)
     work = queue.next()
     if work is None:
         for search in queue.searches():
@@ -92,10 +96,10 @@ def _sweep_pending(planned, out: Path, rerun: bool) -> bool:
 
 
 def run_chief(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, rerun: bool, host: str,
-              port: int, lease_s: float) -> int:
+              port: int, lease_s: float, only: str | None = None) -> int:
     """Serve every spec's work to workers; train nothing here."""
     out = check_results_dir(out)
-    planned = plan_specs(paths, data_flag, overrides)
+    planned = plan_specs(paths, data_flag, overrides, only)
     start("cpu", planned)  # Keras Tuner imports Keras; the chief needs no accelerator
     from fer_bench.distributed import records_note, serve
     from fer_bench.work import WorkQueue
@@ -111,7 +115,8 @@ def run_chief(paths: list[str], data_flag: str | None, overrides: Overrides, out
 
 
 def run_worker(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str, address: str,
-               worker_id: str, connect_timeout_s: float, quiet: bool, command: list[str]) -> int:
+               worker_id: str, connect_timeout_s: float, quiet: bool, command: list[str],
+               tensorboard: bool = False) -> int:
     """Train what the chief hands out until it says stop."""
     started, process_start = time.time(), process_start_time()
     out = check_results_dir(out)
@@ -128,7 +133,8 @@ def run_worker(paths: list[str], data_flag: str | None, overrides: Overrides, ou
     progress = Progress(None, [], quiet=quiet)
     progress.say(f"worker {worker_id}: working for the chief at {address} on {env['backend']} "
                  f"{device_info['kind']} ({device_info['name']}); results in {out}")
-    trainer = Trainer(out, env, progress, command, process_start, rerun=False, assigned=True)
+    trainer = Trainer(out, env, progress, command, process_start, rerun=False, assigned=True,
+                      tensorboard=tensorboard)
     try:
         work_loop(client, planned, trainer)
     finally:

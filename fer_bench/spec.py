@@ -21,6 +21,14 @@ from fer_bench.search_spec import SearchSpec
 from fer_bench.yamlio import load_yaml
 
 SWEEPABLE_ROOTS = ("dataset", "model", "training")
+# Keys added after the first records were written enter a trial id only when they differ from
+# their default, so that every earlier record keeps its id (and is not trained again).
+LATER_KEYS: dict[tuple[str, ...], Any] = {
+    ("dataset", "drop_test_duplicates"): False,
+    ("dataset", "drop_blank"): False,
+    ("training", "gradient_stats"): True,
+    ("training", "timeout_s"): None,
+}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 Monitor = Literal["val_loss", "val_accuracy", "loss", "accuracy"]
 
@@ -93,6 +101,7 @@ class TrainingSpec(_Strict):
     mixed_precision: Literal["mixed_float16", "mixed_bfloat16"] | None = None
     gradient_stats: bool = True  # per-layer gradient norms on a probe batch after every epoch
     keep_best_weights: bool = False
+    timeout_s: float | None = Field(default=None, gt=0)  # stop training after this long: status "timeout"
 
 
 class ModelSpec(_Strict):
@@ -177,13 +186,14 @@ class Overrides:
     max_train_samples: int | None = None
     max_eval_samples: int | None = None
     seeds: int | None = None
+    trial_timeout: float | None = None
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
     def dotted(self) -> dict[str, Any]:
         paths = {"epochs": "training.epochs", "max_train_samples": "dataset.max_train_samples",
-                 "max_eval_samples": "dataset.max_eval_samples"}
+                 "max_eval_samples": "dataset.max_eval_samples", "trial_timeout": "training.timeout_s"}
         return {paths[k]: v for k, v in self.as_dict().items() if k in paths}
 
 
@@ -206,6 +216,13 @@ class Trial:
     def trial_id(self, data_fingerprint: str) -> str:
         hashed = copy.deepcopy(self.config)
         hashed["dataset"].pop("source", None)  # the fingerprint stands for the data, not its path
+        for path, default in LATER_KEYS.items():
+            *parents, leaf = path
+            node = hashed
+            for part in parents:
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict) and leaf in node and node[leaf] == default:
+                del node[leaf]
         identity = {"spec": self.spec_name, "config": hashed, "seed": self.seed, "data": data_fingerprint}
         if self.search:  # equal parameters under two strategies are two trials
             identity["strategy"] = self.search["strategy"]

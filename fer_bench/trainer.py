@@ -6,7 +6,7 @@ from pathlib import Path
 from fer_bench.claims import owner_of, release, take_claim, try_claim
 from fer_bench.faults import fault_point
 from fer_bench.plan import PlannedSpec, PlannedTrial
-from fer_bench.records import DONE_STATUSES, RECORD, read_record, trial_dir
+from fer_bench.records import DONE_STATUSES, RECORD, STATUSES, read_record, trial_dir
 
 WAIT_POLL_S = 2.0
 
@@ -15,12 +15,13 @@ class Trainer:
     """Shares the float arrays and the audit of each data set between the trials it trains."""
 
     def __init__(self, out: Path, env: dict, progress, command: list[str], process_start: float, rerun: bool,
-                 assigned: bool = False):
+                 assigned: bool = False, tensorboard: bool = False):
         self.out, self.env, self.progress = out, env, progress
         self.command, self.process_start, self.rerun = command, process_start, rerun
         # A chief's assignment is exclusive: a claim left by a dead worker on another host is taken over.
         self.assigned = assigned
-        self.counts = {"complete": 0, "diverged": 0, "failed": 0}
+        self.tensorboard = tensorboard
+        self.counts = {status: 0 for status in STATUSES}
         self.elsewhere = 0
         self._arrays, self._audits = {}, {}
 
@@ -74,7 +75,8 @@ class Trainer:
             planned.trial, planned.trial_id, spec.loaded, data, planned.splits, self._arrays[id(data)], self.env,
             self.progress, folder,
             {"command": self.command, "process_start": self.process_start, "audit": self._audits[id(data)],
-             "dropped_from_training": planned.dropped_from_training, "search": search},
+             "dropped_from_training": planned.dropped_from_training, "search": search,
+             "tensorboard": self.tensorboard},
         )
 
 

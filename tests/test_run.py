@@ -25,7 +25,7 @@ def smoke_run(tmp_path_factory):
 def test_smoke_run_writes_one_valid_record_per_trial(smoke_run):
     out, result = smoke_run
     assert result.returncode == 0, result.stderr
-    assert "done: 2 trials run (2 complete, 0 diverged, 0 failed)" in result.stdout
+    assert "done: 2 trials run (2 complete, 0 diverged, 0 timeout, 0 failed)" in result.stdout
     assert "ETA" in result.stdout
     assert "oneDNN" not in result.stderr and "Traceback" not in result.stderr
     found = records(out)
@@ -54,7 +54,7 @@ def test_rerun_skips_completed_trials(smoke_run):
 def test_status_lists_trials_per_spec(smoke_run):
     out, _ = smoke_run
     result = run_cli("status", out)
-    assert result.returncode == 0 and "smoke: 2 complete, 0 diverged, 0 failed, 0 pending" in result.stdout
+    assert result.returncode == 0 and "smoke: 2 complete, 0 diverged, 0 timeout, 0 failed, 0 pending" in result.stdout
 
 
 def test_killed_run_resumes_with_only_the_missing_trials(tmp_path):
@@ -64,11 +64,11 @@ def test_killed_run_resumes_with_only_the_missing_trials(tmp_path):
     assert killed.returncode == -9 and "fault: killed at between_trials" in killed.stdout
     assert len(records(tmp_path)) == 1
     status = run_cli("status", tmp_path)
-    assert "1 complete, 0 diverged, 0 failed, 1 pending" in status.stdout
+    assert "1 complete, 0 diverged, 0 timeout, 0 failed, 1 pending" in status.stdout
     resumed = run_cli("run", spec, "--out", tmp_path, "--epochs", "1")
     assert resumed.returncode == 0, resumed.stderr
     assert "running 1 trials (1 already recorded)" in resumed.stdout
-    assert "1 trials run (1 complete, 0 diverged, 0 failed), 1 skipped" in resumed.stdout
+    assert "1 trials run (1 complete, 0 diverged, 0 timeout, 0 failed), 1 skipped" in resumed.stdout
     assert len(records(tmp_path)) == 2 and not list(tmp_path.rglob("*.tmp"))
 
 
@@ -87,7 +87,7 @@ def test_failing_trial_is_recorded_and_the_run_goes_on(tmp_path):
     result = run_cli("run", spec, "--out", tmp_path, "--epochs", "1",
                      env={"FER_BENCH_FAULT": "raise@build:dropout-0_s0"})
     assert result.returncode == 3
-    assert "1 complete, 0 diverged, 1 failed" in result.stdout
+    assert "1 complete, 0 diverged, 0 timeout, 1 failed" in result.stdout
     by_status = {r["status"]: r for r in records(tmp_path).values()}
     failed = by_status["failed"]
     assert failed["error"] == "RuntimeError: injected fault at build (FER_BENCH_FAULT)"

@@ -1,8 +1,9 @@
 """Model builders, registered by name. A spec picks one with `model.builder`."""
 
-from fer_bench.models.base import Builder, ModelCost
+from fer_bench.models.base import AnyParams, Builder, ModelCost
 from fer_bench.models.cnn import CNN_BUILDER
+from fer_bench.models.registry import Registry
 
-BUILDERS: dict[str, Builder] = {b.name: b for b in (CNN_BUILDER,)}
+BUILDERS = Registry([CNN_BUILDER])
 
-__all__ = ["BUILDERS", "Builder", "ModelCost"]
+__all__ = ["BUILDERS", "AnyParams", "Builder", "ModelCost"]

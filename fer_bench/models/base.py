@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 INPUT_SHAPE = (48, 48, 1)
 NUM_CLASSES = 7
@@ -23,10 +23,26 @@ class ModelCost:
     macs: int
 
 
+class AnyParams(BaseModel):
+    """For a builder that checks its own parameters: any mapping is accepted as it is."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 @dataclass(frozen=True)
 class Builder:
+    """`build(params)` returns an uncompiled Keras model from (48, 48, 1) images in [0, 1] to 7
+    softmax outputs in the canonical label order. `params_model` validates `model.params` (the
+    validated object is what `build` gets); `cost`, when given, sizes the model without Keras."""
+
     name: str
-    params_model: type[BaseModel]
     build: Callable[[Any], Any]
-    cost: Callable[[Any], ModelCost]
+    params_model: type[BaseModel] = AnyParams
+    cost: Callable[[Any], ModelCost] | None = None
     description: str = ""
+
+    def params(self, raw: dict) -> BaseModel:
+        return self.params_model.model_validate(raw)
+
+    def cost_of(self, raw: dict) -> ModelCost | None:
+        return self.cost(self.params(raw)) if self.cost is not None else None

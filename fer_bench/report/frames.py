@@ -66,7 +66,8 @@ def history_frame(records: list[dict]) -> pd.DataFrame:
             for layer, norm in (h.get("grad_norms") or {}).items():
                 row[f"grad/{layer}"] = norm
             rows.append(row)
-    return pd.DataFrame(rows)
+    # Records without epochs (saved models scored by `fer-bench evaluate`) still give the columns.
+    return pd.DataFrame(rows, columns=None if rows else ["spec", "variant", "seed", "trial_id", "epoch"])
 
 
 def load_records(*paths) -> pd.DataFrame:

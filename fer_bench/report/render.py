@@ -125,16 +125,17 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
     figs.append((f"Accuracy per variant (mean over seeds, 95% CI); best on validation: {best}, "
                  f"{summary.loc[best, 'val_accuracy_mean']:.4f}",
                  store.add(f"{name}-bars", figures.accuracy_bars(summary))))
-    figs.append((f"Learning curves (mean over seeds, min-max band); {best} at its last epoch: "
-                 f"validation accuracy {last['val_accuracy'].mean():.4f}",
-                 store.add(f"{name}-curves", figures.learning_curves(spec_history))))
-    figs.append((f"Learning rate per epoch; {best} at its last epoch: {last['lr'].mean():.3g}",
-                 store.add(f"{name}-lr", figures.lr_schedule(spec_history))))
-    grads = [c for c in best_history.columns if c.startswith("grad/") and best_history[c].notna().any()]
-    if grads:
-        figs.append((f"Per-layer gradient norms over training ({best}); {grads[0].removeprefix('grad/')} at the "
-                     f"last epoch: {last[grads[0]].mean():.4g}",
-                     store.add(f"{name}-gradients", figures.gradient_norms(spec_history, best))))
+    if not best_history.empty:  # saved models scored by `fer-bench evaluate` have no history
+        figs.append((f"Learning curves (mean over seeds, min-max band); {best} at its last epoch: "
+                     f"validation accuracy {last['val_accuracy'].mean():.4f}",
+                     store.add(f"{name}-curves", figures.learning_curves(spec_history))))
+        figs.append((f"Learning rate per epoch; {best} at its last epoch: {last['lr'].mean():.3g}",
+                     store.add(f"{name}-lr", figures.lr_schedule(spec_history))))
+        grads = [c for c in best_history.columns if c.startswith("grad/") and best_history[c].notna().any()]
+        if grads:
+            figs.append((f"Per-layer gradient norms over training ({best}); {grads[0].removeprefix('grad/')} at the "
+                         f"last epoch: {last[grads[0]].mean():.4g}",
+                         store.add(f"{name}-gradients", figures.gradient_norms(spec_history, best))))
     best_records = [r for r in spec_records if r.get("variant") == best and r.get("status") == "complete"]
     for split, label in (("public_test", "PublicTest"), ("private_test", "PrivateTest")):
         matrix = np.sum([np.array(r["confusion_matrix"][split]) for r in best_records], axis=0)

@@ -1,5 +1,6 @@
 """Statistics over seeds: mean, spread, 95% confidence intervals, and a best-vs-runner-up test."""
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,17 +57,29 @@ def compare_best(frame: pd.DataFrame, metric: str) -> Verdict | None:
     best, runner_up = means.index[0], means.index[1]
     a = done[done["variant"] == best].set_index("seed")[metric]
     b = done[done["variant"] == runner_up].set_index("seed")[metric]
+    test, n, p = two_samples(a, b)
+    return Verdict(best, runner_up, test, n, float(means.iloc[0] - means.iloc[1]), p)
+
+
+def two_samples(a: pd.Series, b: pd.Series) -> tuple[str, int, float | None]:
+    """(test, n, p-value) for a against b, both indexed by seed: paired over the same seeds, else Welch's."""
+    if len(a) >= 2 and len(b) >= 2 and a.std() == 0 and b.std() == 0:  # deterministic runs: no noise at all
+        return "equal values per side", min(len(a), len(b)), 1.0 if a.iloc[0] == b.iloc[0] else 0.0
+    with warnings.catch_warnings():  # near-identical samples: SciPy warns, and the p-value says it anyway
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _t_test(a, b)
+
+
+def _t_test(a: pd.Series, b: pd.Series) -> tuple[str, int, float | None]:
     shared = a.index.intersection(b.index)
-    difference = float(means.iloc[0] - means.iloc[1])
-    if len(shared) >= 2 and len(shared) == len(a) == len(b):
+    if len(shared) >= 2 and len(shared) == len(a) == len(b) and a.index.is_unique and b.index.is_unique:
         diffs = a[shared] - b[shared]
-        p = 1.0 if np.allclose(diffs, diffs.iloc[0]) and diffs.iloc[0] == 0 else float(
-            stats.ttest_rel(a[shared], b[shared]).pvalue)
-        return Verdict(best, runner_up, "paired t-test over seeds", len(shared), difference, _finite(p))
+        if np.allclose(diffs, diffs.iloc[0]):  # a constant difference has no spread to test against
+            return "paired t-test over seeds", len(shared), 1.0 if diffs.iloc[0] == 0 else 0.0
+        return "paired t-test over seeds", len(shared), _finite(float(stats.ttest_rel(a[shared], b[shared]).pvalue))
     if len(a) >= 2 and len(b) >= 2:
-        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-        return Verdict(best, runner_up, "Welch's t-test", min(len(a), len(b)), difference, _finite(p))
-    return Verdict(best, runner_up, "none", min(len(a), len(b)), difference, None)
+        return "Welch's t-test", min(len(a), len(b)), _finite(float(stats.ttest_ind(a, b, equal_var=False).pvalue))
+    return "none", min(len(a), len(b)), None
 
 
 def _finite(p: float) -> float | None:

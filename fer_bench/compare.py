@@ -1,0 +1,140 @@
+"""`fer-bench compare BASE CANDIDATE`: per spec and variant, what moved beyond noise; a CI gate.
+
+Each side is a results directory or a table that `fer-bench report --export` wrote. Rows match by
+spec and variant; a side with one variant of a spec matches the other side's single variant of
+that spec, so two runs of one spec under different settings compare too.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from fer_bench.errors import UserError
+from fer_bench.report.stats import ALPHA, two_samples
+
+ACCURACY = (("val_accuracy", "validation"), ("public_test_accuracy", "PublicTest"),
+            ("private_test_accuracy", "PrivateTest"))
+SPEED = (("train_images_per_s", "images/s"),)
+EXIT_REGRESSION = 5
+
+
+@dataclass
+class Row:
+    spec: str
+    variant: str
+    metric: str
+    label: str
+    base: float | None
+    candidate: float | None
+    n_base: int
+    n_candidate: int
+    test: str
+    p_value: float | None
+    verdict: str  # better | worse | within noise | no test | only in base | only in candidate
+    gate: bool  # an accuracy that got worse beyond noise and by at least the threshold
+
+    @property
+    def change(self) -> float | None:
+        return None if self.base is None or self.candidate is None else self.candidate - self.base
+
+
+def load_side(path: Path) -> pd.DataFrame:
+    from fer_bench.report.frames import read_all, trials_frame
+
+    if path.is_dir():
+        frame = trials_frame(read_all([path]))
+    elif path.suffix == ".csv" and path.is_file():
+        frame = pd.read_csv(path)
+    elif path.suffix == ".parquet" and path.is_file():
+        try:
+            frame = pd.read_parquet(path)
+        except ImportError:
+            raise UserError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+    else:
+        raise UserError(f"{path}: give a results directory or a table from `fer-bench report --export` "
+                        "(.csv or .parquet)")
+    missing = {"spec", "variant", "seed", "status"} - set(frame.columns)
+    if missing:
+        raise UserError(f"{path}: not a fer-bench trials table (no column {sorted(missing)[0]!r})")
+    done = frame[frame["status"] == "complete"]
+    if done.empty:
+        raise UserError(f"{path}: no complete trials to compare")
+    return done
+
+
+def compare(base: pd.DataFrame, candidate: pd.DataFrame, threshold: float, speed: bool) -> list[Row]:
+    rows = []
+    metrics = ACCURACY + (SPEED if speed else ())
+    for spec in sorted(set(base["spec"]) | set(candidate["spec"])):
+        a, b = base[base["spec"] == spec], candidate[candidate["spec"] == spec]
+        for variant_a, variant_b in _pairs(sorted(set(a["variant"])), sorted(set(b["variant"]))):
+            for metric, label in metrics:
+                sa = a[a["variant"] == variant_a].set_index("seed")[metric].dropna() if variant_a else None
+                sb = b[b["variant"] == variant_b].set_index("seed")[metric].dropna() if variant_b else None
+                name = variant_a if variant_a == variant_b or not variant_b else (
+                    variant_b if not variant_a else f"{variant_a} -> {variant_b}")
+                rows.append(_row(spec, name, metric, label, sa, sb, threshold, metric != SPEED[0][0]))
+    return rows
+
+
+def _pairs(a: list[str], b: list[str]) -> list[tuple[str | None, str | None]]:
+    if len(a) == 1 and len(b) == 1:
+        return [(a[0], b[0])]
+    return [(v if v in a else None, v if v in b else None) for v in sorted(set(a) | set(b))]
+
+
+def _row(spec, variant, metric, label, a, b, threshold: float, gated: bool) -> Row:
+    if a is None or b is None or a.empty or b.empty:
+        side = "only in base" if b is None or b.empty else "only in candidate"
+        present = a if b is None or b.empty else b
+        value = float(present.mean()) if present is not None and not present.empty else None
+        return Row(spec, variant, metric, label, value if side == "only in base" else None,
+                   value if side == "only in candidate" else None, 0 if a is None else len(a),
+                   0 if b is None else len(b), "none", None, side, False)
+    change = float(b.mean() - a.mean())
+    test, _, p = two_samples(b, a)
+    if p is not None and p < ALPHA:
+        verdict = "better" if change > 0 else "worse"
+    elif p is None:
+        verdict = "no test"
+    else:
+        verdict = "within noise"
+    worse = verdict == "worse" or (verdict == "no test" and threshold > 0 and change < 0)
+    gate = gated and worse and -change >= threshold
+    return Row(spec, variant, metric, label, float(a.mean()), float(b.mean()), len(a), len(b), test, p, verdict, gate)
+
+
+def print_rows(rows: list[Row], base: Path, candidate: Path, threshold: float) -> None:
+    print(f"base {base}, candidate {candidate}; change = candidate - base; beyond noise: p < {ALPHA}"
+          + (f"; the gate needs a drop of at least {threshold * 100:g} points" if threshold else ""))
+    print(f"  {'spec':<14}{'variant':<34}{'metric':<12}{'base':>10}{'candidate':>11}{'change':>9}  {'test':<26}"
+          f"{'p':>7}  verdict")
+    for r in rows:
+        scale = 1 if r.metric == "train_images_per_s" else 100
+        values = [f"{v * scale:.2f}" if v is not None else "-" for v in (r.base, r.candidate, r.change)]
+        p = f"{r.p_value:.3g}" if r.p_value is not None else "-"
+        flag = "  << regression" if r.gate else ""
+        print(f"  {r.spec:<14}{r.variant[:33]:<34}{r.label:<12}{values[0]:>10}{values[1]:>11}{values[2]:>9}  "
+              f"{r.test:<26}{p:>7}  {r.verdict}{flag}")
+
+
+def write_page(rows: list[Row], output: Path, base: Path, candidate: Path, threshold: float) -> Path:
+    import jinja2
+
+    from fer_bench.report.render import template_dir
+
+    suffix = output.suffix.lower()
+    if suffix not in (".html", ".md"):
+        raise UserError(f"{output}: the comparison must end in .html or .md")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())),
+                             autoescape=jinja2.select_autoescape(["html.j2"], default_for_string=False),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["val"] = lambda v, metric: "-" if v is None else (
+        f"{v:.1f}" if metric == "train_images_per_s" else f"{100 * v:.2f}")
+    page = env.get_template(f"compare{suffix}.j2").render(
+        rows=rows, base=str(base), candidate=str(candidate), alpha=ALPHA, threshold=threshold,
+        regressions=sum(r.gate for r in rows))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(page, encoding="utf-8")
+    return output
