@@ -14,8 +14,11 @@ class TrialMonitor(keras.callbacks.Callback):
     """Works at epoch granularity only, so that Keras never has to sync after each batch."""
 
     def __init__(self, progress, slug: str, diverge_above: float, probe=None, process_start: float = 0.0,
-                 timeout_s: float | None = None):
+                 timeout_s: float | None = None, stop_at: float | None = None, budget_s: float | None = None):
         super().__init__()
+        self.budget_s = budget_s
+        self.budget_stop: int | None = None
+        self.stop_at = stop_at
         self.timeout_s = timeout_s
         self.timed_out = False
         self._timer: threading.Timer | None = None
@@ -92,6 +95,12 @@ class TrialMonitor(keras.callbacks.Callback):
         if val > self.best_val_accuracy:
             self.best_val_accuracy, self.best_epoch = val, epoch + 1
             self.best_weights = self.model.get_weights()
+        if self.stop_at is not None and val >= self.stop_at:
+            self.model.stop_training = True  # time-to-accuracy: the target is reached
+        elapsed = now - self.fit_started
+        if self.budget_s is not None and elapsed * (epoch + 2) / (epoch + 1) > self.budget_s:
+            self.budget_stop = epoch + 1  # one more epoch of the mean length would overrun the budget
+            self.model.stop_training = True
         fault_point("epoch", self.slug)
 
 

@@ -59,6 +59,8 @@ def _add_trial_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=_positive, metavar="N", help="run seeds 0..N-1 instead of the spec's")
     p.add_argument("--trial-timeout", type=_positive, metavar="S",
                    help="override training.timeout_s: stop a trial's training after S seconds (status timeout)")
+    p.add_argument("--budget", type=_positive, metavar="S",
+                   help="override training.budget_s: train only the epochs that fit in S seconds, then score")
     p.add_argument("--only", metavar="PATTERN",
                    help="a subset: trial ids matching this glob (sweeps), strategies matching it (searches)")
 
@@ -158,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
 def _overrides(args):
     from fer_bench.spec import Overrides
 
-    return Overrides(args.epochs, args.max_train_samples, args.max_eval_samples, args.seeds, args.trial_timeout)
+    return Overrides(args.epochs, args.max_train_samples, args.max_eval_samples, args.seeds, args.trial_timeout,
+                     args.budget)
 
 
 def cmd_validate(args, argv) -> int:

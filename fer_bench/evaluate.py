@@ -62,7 +62,7 @@ def evaluate_saved(model_path: Path, data_flag: str | None, out: Path, name: str
         "spec_file": str(model_path), "spec_sha256": model_sha, "spec_content": "",
         "data": {**data.describe(), "split_seed": dataset.split_seed,
                  "validation_fraction": dataset.validation_fraction, "max_train_samples": None,
-                 "max_eval_samples": max_eval_samples,
+                 "max_eval_samples": max_eval_samples, "protocol": dataset.protocol,
                  "audit": audit_summary(audit, data, splits["train"].indices, splits["validation"].indices),
                  "n": {n: int(len(s.indices)) for n, s in splits.items()}},
         "environment": {**env, "data_fingerprint": data.fingerprint, "seed": 0},

@@ -11,9 +11,12 @@ class MemoryWatch:
     """Samples this process's RSS every SAMPLE_S seconds between start() and stop()."""
 
     def __init__(self):
-        import psutil
+        try:
+            import psutil
 
-        self._process = psutil.Process()
+            self._process = psutil.Process()
+        except ImportError:  # e.g. a GPU machine with only the carried wheels: the process peak stands in
+            self._process = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="memory-watch", daemon=True)
         self.peak_rss = 0
@@ -26,15 +29,19 @@ class MemoryWatch:
 
     def start(self) -> "MemoryWatch":
         _reset_gpu_peak()
-        self._thread.start()
+        if self._process is not None:
+            self._thread.start()
         return self
 
     def stop(self) -> dict:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.peak_rss = max(self.peak_rss, self._process.memory_info().rss)
         # ru_maxrss is KiB on Linux, bytes on macOS
         lifetime = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+        if self._process is None:
+            self.peak_rss = lifetime
+        else:
+            self._stop.set()
+            self._thread.join(timeout=2)
+            self.peak_rss = max(self.peak_rss, self._process.memory_info().rss)
         gpu = _gpu_peak()
         return {"peak_rss_mib": round(self.peak_rss / 2**20, 1),
                 "process_peak_rss_mib": round(lifetime / 2**20, 1),

@@ -48,10 +48,10 @@ class Planner:
     def plan(self, trial: Trial) -> PlannedTrial:
         ds = trial.config["dataset"]
         key = (ds["split_seed"], ds["validation_fraction"], ds["max_train_samples"], ds["max_eval_samples"],
-               ds["drop_test_duplicates"], ds["drop_blank"])
+               ds["drop_test_duplicates"], ds["drop_blank"], ds["protocol"])
         if key not in self._splits:
-            dropped = dropped_rows(self.data, *key[4:])
-            self._splits[key] = (study_splits(self.data, *key[:4], drop_from_training=dropped),
+            dropped = dropped_rows(self.data, *key[4:6])
+            self._splits[key] = (study_splits(self.data, *key[:4], drop_from_training=dropped, protocol=key[6]),
                                  0 if dropped is None else len(dropped))
         splits, n_dropped = self._splits[key]
         return PlannedTrial(trial, trial.trial_id(self.data.fingerprint), self.data, splits, n_dropped)

@@ -1,5 +1,6 @@
 """One trial: seed, build, compile, fit, evaluate on the held-out splits -> one record."""
 
+import math
 import time
 import traceback
 from datetime import datetime, timezone
@@ -9,6 +10,7 @@ import keras
 import numpy as np
 
 from fer_bench.audit import summarize as audit_summary
+from fer_bench.augment import augmentation_layers, predict_views, test_views
 from fer_bench.callbacks import TrialMonitor
 from fer_bench.data import EMOTIONS, FERData
 from fer_bench.faults import fault_point, mid_epoch_callback, wants
@@ -18,6 +20,7 @@ from fer_bench.memory import MemoryWatch
 from fer_bench.models import BUILDERS
 from fer_bench.models.base import INPUT_SHAPE
 from fer_bench.records import FORMAT_VERSION, RECORD, write_json_atomic
+from fer_bench.schedules import make_schedule
 from fer_bench.search_spec import search_block
 from fer_bench.spec import LoadedSpec, Trial
 from fer_bench.splits import Split
@@ -33,12 +36,15 @@ def build_model(config: dict):
     builder = BUILDERS[config["model"]["builder"]]
     model = builder.build(builder.params(config["model"]["params"]))
     check_shapes(model, f"builder {builder.name!r}")
-    if not config["training"]["augmentation"]["horizontal_flip"]:
+    augmentation = augmentation_layers(config["training"]["augmentation"])
+    if not augmentation:
         return model
     # Augmentation layers are active in fit() only; inference sees the image as it is.
     inputs = keras.Input(INPUT_SHAPE, name="image")
-    flipped = keras.layers.RandomFlip("horizontal", name="flip")(inputs)
-    return keras.Model(inputs, model(flipped), name=f"{model.name}_augmented")
+    x = inputs
+    for layer in augmentation:
+        x = layer(x)
+    return keras.Model(inputs, model(x), name=f"{model.name}_augmented")
 
 
 class ShapeError(ValueError):
@@ -57,8 +63,9 @@ def check_shapes(model, what: str) -> None:
                          f"{INPUT_SHAPE} (48x48 grey in [0, 1]) and one output of shape ({len(EMOTIONS)},) (softmax)")
 
 
-def make_optimizer(spec: dict):
-    common = {"learning_rate": spec["learning_rate"]}
+def make_optimizer(spec: dict, learning_rate=None):
+    """The spec's optimizer; `learning_rate` (a schedule, say) replaces its constant rate."""
+    common = {"learning_rate": spec["learning_rate"] if learning_rate is None else learning_rate}
     if spec["weight_decay"] is not None:
         common["weight_decay"] = spec["weight_decay"]
     name = spec["name"]
@@ -139,6 +146,27 @@ def sample_predictions(split: Split, labels: np.ndarray, probabilities: np.ndarr
     }
 
 
+def tta_scores(model, arrays: dict, mode: str) -> dict:
+    """Accuracy per split of the averaged test views (of the weights the best metrics come from)."""
+    scored = {"mode": mode, "views": len(test_views(arrays["validation"][0][:1], mode))}
+    for name, (x, y) in arrays.items():
+        probabilities = predict_views(model, x, mode, PREDICT_BATCH)
+        key = "val_accuracy" if name == "validation" else f"{name}_accuracy"
+        scored[key] = float((probabilities.argmax(axis=1) == y).mean())
+    return scored
+
+
+def time_to_target(monitor, target: float, final: dict) -> dict:
+    """When validation accuracy first reached the target, and the test accuracies there (training
+    stopped at that epoch, so they are the final weights' scores); `reached` false when it never did."""
+    hit = next((h for h in monitor.history if (h["val_accuracy"] or 0.0) >= target), None)
+    if hit is None:
+        return {"target": target, "reached": False, "epochs": len(monitor.history)}
+    return {"target": target, "reached": True, "epoch": hit["epoch"], "since_fit_start_s": hit["since_fit_start_s"],
+            "since_process_start_s": hit["since_process_start_s"],
+            **{f"{name}_accuracy": final[name]["accuracy"] for name in TEST_SPLITS}}
+
+
 def time_to_accuracy(history: list[dict]) -> dict:
     """Per threshold: the first epoch whose validation accuracy reached it, and when."""
     reached = {}
@@ -169,7 +197,7 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
         "spec_content": loaded.text,
         "data": {**data.describe(), **{k: trial.config["dataset"][k] for k in (
             "split_seed", "validation_fraction", "max_train_samples", "max_eval_samples", "drop_test_duplicates",
-            "drop_blank")},
+            "drop_blank", "protocol")},
                  "dropped_from_training": context["dropped_from_training"],
                  "audit": audit_summary(context["audit"], data, splits["train"].indices, splits["validation"].indices),
                  "n": {name: int(len(s.indices)) for name, s in splits.items()}},
@@ -186,16 +214,20 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
         keras.config.set_dtype_policy(training["mixed_precision"] or "float32")
         fault_point("build", trial.slug)
         model = build_model(trial.config)
-        model.compile(optimizer=make_optimizer(training["optimizer"]), loss=training["loss"],
-                      metrics=["accuracy"])
-        record["model"] = _model_summary(trial.config, model)
         x_train, y_train = arrays.get(splits["train"])
+        steps = math.ceil(len(x_train) / training["batch_size"])
+        rate = make_schedule(training["schedule"], training["optimizer"]["learning_rate"], steps, training["epochs"])
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=training["label_smoothing"]) \
+            if training["label_smoothing"] else training["loss"]
+        model.compile(optimizer=make_optimizer(training["optimizer"], rate), loss=loss, metrics=["accuracy"])
+        record["model"] = _model_summary(trial.config, model)
         x_val, y_val = arrays.get(splits["validation"])
         onehot = np.eye(len(EMOTIONS), dtype=np.float32)
         probe = GradientProbe(model, x_train[:PROBE_BATCH], onehot[y_train[:PROBE_BATCH]], training["loss"]) \
             if training["gradient_stats"] else None
         monitor = TrialMonitor(progress, trial.slug, diverge_above=100 * uniform_guess_loss(training["loss"]),
-                               probe=probe, process_start=context["process_start"], timeout_s=training["timeout_s"])
+                               probe=probe, process_start=context["process_start"], timeout_s=training["timeout_s"],
+                               stop_at=training["stop_at_val_accuracy"], budget_s=training["budget_s"])
         model.fit(x_train, onehot[y_train], validation_data=(x_val, onehot[y_val]),
                   batch_size=training["batch_size"], epochs=training["epochs"], shuffle=True,
                   callbacks=[monitor, *make_callbacks(training["callbacks"]), *_tensorboard(context, out_dir, record),
@@ -203,6 +235,8 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
         fit_s = time.time() - monitor.fit_started
         record["history"] = monitor.history
         record["time_to_accuracy"] = time_to_accuracy(monitor.history)
+        if monitor.budget_stop:
+            record["stopped_by_budget"] = {"epoch": monitor.budget_stop, "budget_s": training["budget_s"]}
         progress.skip_epochs(training["epochs"] - len(monitor.history))
         if monitor.diverged_epoch:
             record.update(status="diverged", diverged_epoch=monitor.diverged_epoch,
@@ -232,6 +266,10 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
             record["best_metrics"] = {**_metrics(best_epoch, best),
                                       **honest_scores(model, masks, best, best_epoch["val_accuracy"], val_arrays)}
             record["best_confusion_matrix"] = {name: best[name]["confusion"] for name in TEST_SPLITS}
+            if training["tta"] != "none":
+                record["tta"] = tta_scores(model, {"validation": val_arrays, **tests}, training["tta"])
+            if training["stop_at_val_accuracy"] is not None:
+                record["time_to_target"] = time_to_target(monitor, training["stop_at_val_accuracy"], final)
             if training["keep_best_weights"]:
                 out_dir.mkdir(parents=True, exist_ok=True)
                 model.save(out_dir / "best.keras")

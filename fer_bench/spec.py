@@ -28,6 +28,16 @@ LATER_KEYS: dict[tuple[str, ...], Any] = {
     ("dataset", "drop_blank"): False,
     ("training", "gradient_stats"): True,
     ("training", "timeout_s"): None,
+    ("dataset", "protocol"): "study",
+    ("training", "augmentation", "shift"): 0.0,
+    ("training", "augmentation", "zoom"): 0.0,
+    ("training", "augmentation", "rotation"): 0.0,
+    ("training", "augmentation", "erasing"): 0.0,
+    ("training", "schedule"): None,
+    ("training", "label_smoothing"): 0.0,
+    ("training", "tta"): "none",
+    ("training", "stop_at_val_accuracy"): None,
+    ("training", "budget_s"): None,
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 Monitor = Literal["val_loss", "val_accuracy", "loss", "accuracy"]
@@ -51,6 +61,9 @@ class DatasetSpec(_Strict):
     max_eval_samples: PositiveInt | None = None
     drop_test_duplicates: bool = False  # drop Training images that copy a PublicTest/PrivateTest image
     drop_blank: bool = False  # drop blank Training images
+    # study: train/validation from Training; full-train: train on all Training, select on PrivateTest,
+    # report PublicTest (the protocol of the public 73.28% result)
+    protocol: Literal["study", "full-train"] = "study"
 
 
 class OptimizerSpec(_Strict):
@@ -89,6 +102,18 @@ class CallbacksSpec(_Strict):
 
 class AugmentationSpec(_Strict):
     horizontal_flip: bool = True
+    shift: float = Field(default=0.0, ge=0.0, le=0.5)  # up to this share of the side, black fill (pad-and-crop)
+    zoom: float = Field(default=0.0, ge=0.0, lt=1.0)  # in or out by up to this share
+    rotation: float = Field(default=0.0, ge=0.0, le=180.0)  # degrees either way
+    erasing: float = Field(default=0.0, ge=0.0, le=1.0)  # probability of erasing a random patch
+
+
+class ScheduleSpec(_Strict):
+    name: Literal["cosine", "one_cycle"]
+    # share of all steps spent rising to the peak rate (default: cosine none, one-cycle 0.3); a share,
+    # so that --epochs keeps the schedule's shape
+    warmup: float | None = Field(default=None, ge=0.0, lt=1.0)
+    min_fraction: float = Field(default=0.0, ge=0.0, lt=1.0)  # cosine: the last rate, as a share of the peak
 
 
 class TrainingSpec(_Strict):
@@ -102,6 +127,20 @@ class TrainingSpec(_Strict):
     gradient_stats: bool = True  # per-layer gradient norms on a probe batch after every epoch
     keep_best_weights: bool = False
     timeout_s: float | None = Field(default=None, gt=0)  # stop training after this long: status "timeout"
+    schedule: ScheduleSpec | None = None  # a rate set every step; the optimizer's learning_rate is its peak
+    label_smoothing: float = Field(default=0.0, ge=0.0, lt=1.0)
+    tta: Literal["none", "flip", "ten_crop"] = "none"  # test-time views averaged, reported beside single-view
+    stop_at_val_accuracy: float | None = Field(default=None, gt=0.0, le=1.0)  # time-to-accuracy: stop there
+    # a planned budget, not a guard: no epoch starts that would end past it, and the trial is scored as usual
+    budget_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _check_combinations(self):
+        if self.schedule is not None and self.callbacks.reduce_lr_on_plateau is not None:
+            raise ValueError("a schedule sets the rate every step: set training.callbacks.reduce_lr_on_plateau: null")
+        if self.label_smoothing and self.loss != "categorical_crossentropy":
+            raise ValueError("label_smoothing applies to categorical_crossentropy only")
+        return self
 
 
 class ModelSpec(_Strict):
@@ -187,13 +226,15 @@ class Overrides:
     max_eval_samples: int | None = None
     seeds: int | None = None
     trial_timeout: float | None = None
+    budget: float | None = None
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
     def dotted(self) -> dict[str, Any]:
         paths = {"epochs": "training.epochs", "max_train_samples": "dataset.max_train_samples",
-                 "max_eval_samples": "dataset.max_eval_samples", "trial_timeout": "training.timeout_s"}
+                 "max_eval_samples": "dataset.max_eval_samples", "trial_timeout": "training.timeout_s",
+                 "budget": "training.budget_s"}
         return {paths[k]: v for k, v in self.as_dict().items() if k in paths}
 
 

@@ -31,17 +31,26 @@ def study_splits(
     max_train_samples: int | None = None,
     max_eval_samples: int | None = None,
     drop_from_training: np.ndarray | None = None,
+    protocol: str = "study",
 ) -> dict[str, Split]:
     """train/validation from Training, public_test/private_test as given; subsets stratified.
 
     Rows are put in a content order before splitting, so the same images give the same split
     whether they came from a CSV, a gzip file or a folder tree, in any row order.
     `drop_from_training` rows (e.g. copies of test images) are removed before the split.
+    With protocol `full-train`, train is all of Training and validation is PrivateTest.
     """
     training = data.indices("Training")
     if drop_from_training is not None and len(drop_from_training):
         training = np.setdiff1d(training, drop_from_training)
     training = _canonical(data, training)
+    if protocol == "full-train":
+        private = _subset(data, data.indices("PrivateTest"), max_eval_samples, split_seed)
+        return {"train": Split("train", _subset(data, np.sort(training), max_train_samples, split_seed)),
+                "validation": Split("validation", private),
+                "public_test": Split("public_test", _subset(data, data.indices("PublicTest"), max_eval_samples,
+                                                            split_seed)),
+                "private_test": Split("private_test", private)}
     train, validation = train_test_split(
         training, test_size=validation_fraction, stratify=data.labels[training], random_state=split_seed
     )

@@ -3,7 +3,8 @@
 from fer_bench.models.base import AnyParams, Builder, ModelCost
 from fer_bench.models.cnn import CNN_BUILDER
 from fer_bench.models.registry import Registry
+from fer_bench.models.vgg import VGG_BUILDER
 
-BUILDERS = Registry([CNN_BUILDER])
+BUILDERS = Registry([CNN_BUILDER, VGG_BUILDER])
 
 __all__ = ["BUILDERS", "AnyParams", "Builder", "ModelCost"]

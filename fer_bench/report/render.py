@@ -104,7 +104,13 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         "backends": backend_rows(complete),
         "rows": [], "figures": [], "verdicts": [], "study": None, "per_class": [], "confused": [],
         "search": search_section(name, spec_records, store),
+        "tta": tta_rows(spec_records),
+        "targets": target_rows(spec_records),
     }
+    if any(r["config"]["dataset"].get("protocol") == "full-train" for r in spec_records):
+        section["warnings"].append("protocol full-train: trained on all of Training; the validation column is "
+                                   "PrivateTest, on which the best epoch was chosen, so PublicTest is the held-out "
+                                   "score")
     if complete.empty:
         return section
     summary = variant_summary(complete)
@@ -152,6 +158,29 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         figs.append((f"Sample PublicTest predictions ({best}, seed {best_records[0]['seed']}): true → predicted; "
                      f"{correct} of {len(shown['true'])} correct", store.add(f"{name}-samples", grid)))
     return section
+
+
+def tta_rows(records: list[dict]) -> list[dict]:
+    """Per variant: single-view accuracy of the selected epoch beside the averaged test views."""
+    rows = {}
+    for r in records:
+        if r.get("status") == "complete" and r.get("tta"):
+            rows.setdefault(r["variant"], []).append(r)
+    out = []
+    for variant, group in rows.items():
+        row = {"variant": variant, "n": len(group), "mode": group[0]["tta"]["mode"], "views": group[0]["tta"]["views"]}
+        for metric in TABLE_METRICS:
+            row[f"{metric}_single"] = float(np.mean([r["best_metrics"][metric] for r in group]))
+            row[f"{metric}_tta"] = float(np.mean([r["tta"][metric] for r in group]))
+        out.append(row)
+    return out
+
+
+def target_rows(records: list[dict]) -> list[dict]:
+    empty = dict.fromkeys(("epoch", "epochs", "since_process_start_s", "public_test_accuracy",
+                           "private_test_accuracy"))
+    return [{"variant": r["variant"], "seed": r["seed"], **empty, **r["time_to_target"]}
+            for r in records if r.get("time_to_target")]
 
 
 def _description(record: dict) -> str:
