@@ -190,6 +190,9 @@ def cmd_run(args, argv) -> int:
     if args.chief:
         if args.port is None:
             raise UserError("fer-bench run --chief: give --port N (0 picks a free one)")
+        if args.rerun:
+            raise UserError("fer-bench run --chief: --rerun is not spread to workers; retrain into a fresh --out "
+                            "or remove the records first (fer-bench clean)")
         return session.run_chief(args.specs, args.data, _overrides(args), Path(args.out), args.rerun, args.host,
                                  args.port, args.lease, args.only)
     if args.worker:

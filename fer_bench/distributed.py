@@ -13,6 +13,7 @@ next worker that asks, and no longer keeps the chief waiting.
 
 import collections
 import contextlib
+import functools
 import json
 import threading
 import time
@@ -45,7 +46,7 @@ class ChiefUnreachable(FerBenchError):
 class WorkOracle(kt.Oracle):
     """Hands out fer-bench work as Keras Tuner trials; one trial carries one work item as JSON."""
 
-    def __init__(self, queue: WorkQueue, lease_s: float, say=print):
+    def __init__(self, queue: WorkQueue, lease_s: float, say=functools.partial(print, flush=True)):
         super().__init__(objective=kt.Objective("score", "max"), hyperparameters=kt.HyperParameters(), seed=1,
                          max_consecutive_failed_trials=NEVER_GIVE_UP)
         self.verbose = 0

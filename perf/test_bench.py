@@ -1,7 +1,9 @@
 """pytest-benchmark suite (`tox -e bench`): data loading, spec expansion, training and inference
 speed, peak memory of a trial, report rendering. Numbers, not assertions: see README for the table."""
 
+import importlib.util
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -10,17 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from models import MODELS, bench_model
 
 from fer_bench.datasource import load_data
 from fer_bench.spec import Overrides, expand, load_spec, shipped_specs
 from fer_bench.splits import study_splits
 
 REPO = Path(__file__).resolve().parent.parent
-MODELS = {
-    "small_cnn": {"conv_filters": [32, 64, 128], "conv_kernels": [3, 3, 3], "dense_units": [128]},
-    "study_cnn": {},
-}
 TRAIN_IMAGES = 1024
+BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 
 def test_data_load_cold(benchmark, real_data, tmp_path, monkeypatch):
@@ -46,17 +46,7 @@ def test_spec_expansion_all_shipped(benchmark):
     benchmark.extra_info["trials"] = len(trials)
 
 
-def _model(name: str):
-    import keras
-
-    from fer_bench.runner import build_model
-
-    trial = expand(load_spec(REPO / "benchmark" / "baseline.yaml"), Overrides(seeds=1))[0]
-    trial.config["model"]["params"].update(MODELS[name])
-    keras.utils.set_random_seed(0)
-    model = build_model(trial.config)
-    model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
+_model = bench_model
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +66,24 @@ def test_train_one_epoch(benchmark, images, name):
     benchmark.pedantic(lambda: model.fit(x, y, batch_size=64, epochs=1, verbose=0), rounds=3)
     benchmark.extra_info.update(images=len(x), backend=keras.backend.backend(),
                                 images_per_s=round(len(x) / benchmark.stats.stats.median, 1))
+
+
+@pytest.mark.parametrize("backend", list(BACKEND_MODULES))
+def test_train_one_epoch_per_backend(benchmark, real_data, backend):
+    """The small CNN's training throughput under each installed Keras backend, one process each; the
+    timing is the whole child process (start-up included), images_per_s the median of 3 epochs."""
+    if importlib.util.find_spec(BACKEND_MODULES[backend]) is None:
+        pytest.skip(f"{backend} is not installed")
+    found = {}
+
+    def run():
+        env = {**os.environ, "KERAS_BACKEND": backend, "FER_BENCH_DATA": str(real_data)}
+        out = subprocess.run([sys.executable, str(REPO / "perf" / "backend_epoch.py"), "small_cnn", str(TRAIN_IMAGES),
+                              "3"], cwd=REPO, env=env, check=True, capture_output=True, text=True)
+        found.update(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    benchmark.pedantic(run, rounds=1)
+    benchmark.extra_info.update(backend=found["backend"], images=found["images"], images_per_s=found["images_per_s"])
 
 
 @pytest.mark.parametrize("name", list(MODELS))

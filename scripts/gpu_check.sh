@@ -1,42 +1,16 @@
 #!/usr/bin/env bash
-# The whole GPU check in one prepared run (about 9 minutes on one H100), on a machine with no
-# internet and no TensorFlow: Keras runs on JAX from wheels carried in .whl/, the data comes as
-# the compact copy in .gpu/ (scripts/compact_data.py pack). Results go to $OUT/results.tar.gz.
+# The whole GPU check in one prepared run (about 9 minutes on one H100): the study's baseline,
+# mixed precision and filter chains at full data on JAX. Results go to $OUT/results.tar.gz.
 #
 #   bash scripts/gpu_check.sh full    # on the GPU machine
 #   bash scripts/gpu_check.sh tiny    # the same steps on a CPU, on the bundled sample, in a minute
-set -uo pipefail
-cd "$(dirname "$0")/.."
-mode=${1:-full}
-out=${OUT:-$PWD/gpu-out}
 results=${GPU_RESULTS:-/tmp/fer-bench-gpu-results}
-mkdir -p "$out" "$results"
-export KERAS_BACKEND=jax FER_BENCH_CACHE=${FER_BENCH_CACHE:-/tmp/fer-bench-cache} KERAS_HOME=/tmp/fer-bench-keras
-py=${PYTHON:-python3}
-if [ "$mode" = full ] && compgen -G ".whl/*.whl" >/dev/null; then
-  "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
-
+source "$(dirname "$0")/gpu_common.sh"
 if [ "$mode" = full ]; then
-  "$py" scripts/compact_data.py unpack .gpu /tmp/fer2013.npz || exit 1
-  data=/tmp/fer2013.npz device=gpu limits=(280 90 150) extra=()
-  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+  limits=(280 90 150) extra=()
 else
-  data=fer_bench/sample/fer2013-sample.csv.gz device=cpu limits=(120 120 120)
-  extra=(--epochs 1 --seeds 1 --max-train-samples 70 --max-eval-samples 35)
+  limits=(300 300 300) extra=(--epochs 1 --seeds 1 --max-train-samples 70 --max-eval-samples 35)
 fi
-"$py" -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)"
-
-stage() {  # name, seconds, fer-bench run arguments (extra ones last, so tiny's win); SIGINT stops cleanly
-  local name=$1 limit=$2; shift 2
-  echo "== $name (at most ${limit}s): $*"
-  timeout --signal=INT --kill-after=20 "$limit" \
-    "$py" -m fer_bench run "$@" --data "$data" --out "$results" --device "$device" "${extra[@]}"
-  echo "== $name exit $?"
-  tar -czf "$out/results.tar.gz" -C "$results" .  # after every stage: a cut-off run keeps what it did
-}
 stage baseline "${limits[0]}" benchmark/baseline.yaml
 stage precision "${limits[1]}" benchmark/precision.yaml --epochs 3
 stage filters "${limits[2]}" benchmark/filters.yaml --seeds 1

@@ -1,0 +1,44 @@
+"""Training throughput of one model under the Keras backend that KERAS_BACKEND names, on real
+images; one JSON line on stdout. The benchmark suite runs it once per installed backend, since a
+process binds one backend.
+
+    KERAS_BACKEND=jax python perf/backend_epoch.py small_cnn 1024 3
+"""
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def main(model_name: str, images: int, rounds: int) -> None:
+    from fer_bench.backend import start_backend
+
+    start_backend("cpu")
+    import keras
+    import numpy as np
+    from models import bench_model
+
+    from fer_bench.datasource import load_data, resolve_data_path
+    from fer_bench.splits import study_splits
+
+    data = load_data(resolve_data_path(None))
+    split = study_splits(data, 1302, max_train_samples=images)["train"]
+    x, y = split.x(data), np.eye(7, dtype=np.float32)[split.y(data)]
+    model = bench_model(model_name)
+    model.fit(x[:128], y[:128], batch_size=64, epochs=1, verbose=0)  # compilation outside the timing
+    seconds = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        model.fit(x, y, batch_size=64, epochs=1, verbose=0)  # History reads the logs: the device is done
+        seconds.append(time.perf_counter() - started)
+    median = statistics.median(seconds)
+    print(json.dumps({"backend": keras.backend.backend(), "model": model_name, "images": len(x),
+                      "epoch_s": [round(s, 3) for s in seconds], "images_per_s": round(len(x) / median, 1)}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
