@@ -1,9 +1,11 @@
 """`fer-bench run`: plan every spec, start the backend once, train the queue's work in order."""
 
+import importlib.util
 import sys
 import time
 from pathlib import Path
 
+from fer_bench.errors import UserError
 from fer_bench.faults import fault_point
 from fer_bench.plan import plan_specs
 from fer_bench.progress import Progress, format_seconds, process_start_time
@@ -43,6 +45,9 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     epochs = [p.trials[0].trial.config["training"]["epochs"] if p.trials
               else overrides.epochs or p.loaded.spec.training.epochs for p in planned]
     progress = Progress(queue.expected, [max(epochs)] * queue.expected, quiet=quiet)
+    if tensorboard and importlib.util.find_spec("tensorboard") is None and env["backend"] == "tensorflow":
+        raise UserError("--tensorboard: TensorFlow writes the logs through TensorBoard, which is not installed: "
+                        "pip install 'fer-bench[tensorboard]'")
     if tensorboard and env["backend"] != "tensorflow":
         print(f"warning: --tensorboard: logs are written on the TensorFlow backend only, not {env['backend']}",
               file=sys.stderr)

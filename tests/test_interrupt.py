@@ -16,6 +16,9 @@ def test_ctrl_c_mid_epoch_stops_cleanly(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "fer_bench", "run", "benchmark/smoke.yaml", "--out", str(tmp_path), "--epochs", "50"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A shell starts background jobs with SIGINT ignored, and Python then never installs its
+        # Ctrl-C handler: give the child the default disposition, as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 120
     for line in proc.stdout:

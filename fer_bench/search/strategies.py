@@ -6,6 +6,7 @@ the recorded scores, so fer-bench's records stay the only truth (Keras Tuner's o
 resume a grid, keras-team/keras-tuner#1055, and retrains a trial left RUNNING from scratch).
 """
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +82,9 @@ class OracleStrategy:
         self.oracle.verbose = 0
 
     def propose(self, tuner_id: str) -> Proposal | None:
-        trial = self.oracle.create_trial(tuner_id)
+        with warnings.catch_warnings():  # scikit-learn's Gaussian process fit warns about kernel bounds
+            warnings.simplefilter("ignore", category=UserWarning)
+            trial = self.oracle.create_trial(tuner_id)
         if trial.status != trial_module.TrialStatus.RUNNING:
             return None  # STOPPED: the budget is spent or the space is exhausted
         number = len(self.oracle.trials)
