@@ -25,7 +25,8 @@ def start(device: str, planned):
 
 
 def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str,
-              rerun: bool, quiet: bool, command: list[str], only: str | None = None, tensorboard: bool = False) -> int:
+              rerun: bool, quiet: bool, command: list[str], only: str | None = None,
+              tensorboard: bool = False) -> int:
     started, process_start = time.time(), process_start_time()
     out = check_results_dir(out)
     fault_point("data")
@@ -45,12 +46,8 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     epochs = [p.trials[0].trial.config["training"]["epochs"] if p.trials
               else overrides.epochs or p.loaded.spec.training.epochs for p in planned]
     progress = Progress(queue.expected, [max(epochs)] * queue.expected, quiet=quiet)
-    if tensorboard and importlib.util.find_spec("tensorboard") is None and env["backend"] == "tensorflow":
-        raise UserError("--tensorboard: TensorFlow writes the logs through TensorBoard, which is not installed: "
-                        "pip install 'fer-bench[tensorboard]'")
-    if tensorboard and env["backend"] != "tensorflow":
-        print(f"warning: --tensorboard: logs are written on the TensorFlow backend only, not {env['backend']}",
-              file=sys.stderr)
+    if tensorboard:
+        _check_tensorboard(env["backend"])
     trainer = Trainer(out, env, progress, command, process_start, rerun, tensorboard=tensorboard)
     work = queue.next()
     if work is None:
@@ -62,19 +59,7 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     progress.say(f"running {queue.expected} trials ({skipped} already recorded) on {env['backend']} "
                  f"{device_info['kind']} ({device_info['name']}); results in {out}")
     while work is not None:
-        records = []
-        for planned_trial in work.trials:
-            record = trainer.train(work.spec, planned_trial, work.search)
-            # Another process has it. A search waits, since its next proposal needs the score, and trains
-            # the trial itself if that process dies without a record.
-            while record is None and work.proposal is not None:
-                record = trainer.wait_for(work.spec, planned_trial) or trainer.train(work.spec, planned_trial,
-                                                                                     work.search)
-            records.append(record)
-        if work.proposal is not None:
-            from fer_bench.work import proposal_score
-
-            queue.finish(work, *proposal_score(records, work.spec.loaded.spec.search.objective))
+        _train(work, queue, trainer)
         work = queue.next()
     counts = trainer.counts
     ran = sum(counts.values())
@@ -87,6 +72,32 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     print(f"done: {ran} trials run ({summary}), {skipped} skipped{others}{replay}, in "
           f"{format_seconds(time.time() - started)}; records in {out}")
     return EXIT_OK if counts["complete"] == ran else EXIT_TRIALS
+
+
+def _train(work, queue, trainer) -> None:
+    """Every trial of one work item; a search proposal's score goes back to its strategy."""
+    from fer_bench.work import proposal_score
+
+    records = []
+    for planned_trial in work.trials:
+        record = trainer.train(work.spec, planned_trial, work.search)
+        # Another process has it. A search waits, since its next proposal needs the score, and trains
+        # the trial itself if that process dies without a record.
+        while record is None and work.proposal is not None:
+            record = trainer.wait_for(work.spec, planned_trial) or trainer.train(work.spec, planned_trial,
+                                                                                 work.search)
+        records.append(record)
+    if work.proposal is not None:
+        queue.finish(work, *proposal_score(records, work.spec.loaded.spec.search.objective))
+
+
+def _check_tensorboard(backend: str) -> None:
+    if backend != "tensorflow":
+        print(f"warning: --tensorboard: logs are written on the TensorFlow backend only, not {backend}",
+              file=sys.stderr)
+    elif importlib.util.find_spec("tensorboard") is None:
+        raise UserError("--tensorboard: TensorFlow writes the logs through TensorBoard, which is not installed: "
+                        "pip install 'fer-bench[tensorboard]'")
 
 
 def _sweep_pending(planned, out: Path, rerun: bool) -> bool:
