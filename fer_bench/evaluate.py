@@ -24,10 +24,10 @@ def evaluate_saved(model_path: Path, data_flag: str | None, out: Path, name: str
         raise UserError(f"{model_path}: no such file")
     if model_path.suffix not in SUFFIXES:
         raise UserError(f"{model_path}: a saved Keras model ends in {' or '.join(SUFFIXES)}")
-    from fer_bench.spec import DatasetSpec, _check_name
+    from fer_bench.spec import DatasetSpec, check_name
 
     try:
-        _check_name(name)
+        check_name(name)
     except ValueError as exc:
         raise UserError(f"--name {name!r}: {exc}") from None
     out = check_results_dir(out)

@@ -219,8 +219,10 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
         rate = make_schedule(training["schedule"], training["optimizer"]["learning_rate"], steps, training["epochs"])
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=training["label_smoothing"]) \
             if training["label_smoothing"] else training["loss"]
-        model.compile(optimizer=make_optimizer(training["optimizer"], rate), loss=loss, metrics=["accuracy"])
+        model.compile(optimizer=make_optimizer(training["optimizer"], rate), loss=loss, metrics=["accuracy"],
+                      jit_compile=training["jit_compile"], steps_per_execution=training["steps_per_execution"])
         record["model"] = _model_summary(trial.config, model)
+        record["compilation"] = compilation(model, training)
         x_val, y_val = arrays.get(splits["validation"])
         onehot = np.eye(len(EMOTIONS), dtype=np.float32)
         probe = GradientProbe(model, x_train[:PROBE_BATCH], onehot[y_train[:PROBE_BATCH]], training["loss"]) \
@@ -315,6 +317,17 @@ def _model_summary(config: dict, model) -> dict:
     trainable = cost.trainable_parameters if cost else int(sum(np.prod(w.shape) for w in model.trainable_weights))
     return {"builder": builder.name, "parameters": int(model.count_params()),
             "trainable_parameters": trainable, "macs_per_image": cost.macs if cost else None}
+
+
+def compilation(model, training: dict) -> dict:
+    """How the training step ran: what was asked, what Keras made of it, and by which compiler."""
+    backend = keras.backend.backend()
+    compiled = bool(model.jit_compile)
+    compiler = {"jax": "XLA" if compiled else "none (eager JAX)",
+                "tensorflow": "XLA" if compiled else "tf.function graph",
+                "torch": "torch.compile" if compiled else "none (eager torch)"}.get(backend, str(compiled))
+    return {"jit_compile_requested": training["jit_compile"], "jit_compile": compiled, "compiler": compiler,
+            "steps_per_execution": training["steps_per_execution"]}
 
 
 def _metrics(epoch: dict, tests: dict) -> dict:

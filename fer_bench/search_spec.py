@@ -202,7 +202,8 @@ WITHIN = 0.005  # "near the best": within half a percentage point of accuracy
 
 
 def strategy_summary(results: dict[str, list[tuple[int, dict, float | None]]], direction: str) -> dict:
-    """Per strategy, from (trial number, parameters, score or None): trials, failures, the best score,
+    """Per strategy, from (trial number, parameters, score or None): trials, the unscored ones (failed,
+    diverged or timed out), the best score,
     the trial that reached it, and the first trial within WITHIN of the best of all strategies."""
     scores = [s for rows in results.values() for _, _, s in rows if s is not None]
     overall = (max(scores) if direction == "max" else min(scores)) if scores else None
@@ -210,7 +211,7 @@ def strategy_summary(results: dict[str, list[tuple[int, dict, float | None]]], d
     for name, trials in results.items():
         ordered = sorted(trials, key=lambda t: t[0])
         done = [t for t in ordered if t[2] is not None]
-        row = {"strategy": name, "trials": len(ordered), "failed": len(ordered) - len(done), "best": None,
+        row = {"strategy": name, "trials": len(ordered), "unscored": len(ordered) - len(done), "best": None,
                "at": None, "near_at": None, "params": {}, "curve": []}
         best = None
         for number, _, score in ordered:

@@ -31,9 +31,11 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     out = check_results_dir(out)
     fault_point("data")
     planned = plan_specs(paths, data_flag, overrides, only)
+    from fer_bench.work import recorded_trials
+
+    recorded = recorded_trials(planned, out, rerun)
     searching = any(p.loaded.spec.search for p in planned)
-    sweep_pending = _sweep_pending(planned, out, rerun)
-    if not searching and not sweep_pending:
+    if not searching and not _sweep_pending(planned, recorded):
         total = sum(len(p.trials) for p in planned)
         print(f"nothing to do: all {total} trials already recorded in {out} (--rerun redoes them)")
         return EXIT_OK
@@ -42,7 +44,7 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     from fer_bench.trainer import Trainer
     from fer_bench.work import WorkQueue
 
-    queue = WorkQueue(planned, out, rerun)
+    queue = WorkQueue(planned, out, recorded)
     epochs = [p.trials[0].trial.config["training"]["epochs"] if p.trials
               else overrides.epochs or p.loaded.spec.training.epochs for p in planned]
     progress = Progress(queue.expected, [max(epochs)] * queue.expected, quiet=quiet)
@@ -100,15 +102,11 @@ def _check_tensorboard(backend: str) -> None:
                         "pip install 'fer-bench[tensorboard]'")
 
 
-def _sweep_pending(planned, out: Path, rerun: bool) -> bool:
-    from fer_bench.plan import done_ids
+def _sweep_pending(planned, recorded: dict[str, dict[str, dict]]) -> bool:
     from fer_bench.records import DONE_STATUSES
 
-    for spec in planned:
-        recorded = {} if rerun else done_ids(out, spec.name)
-        if any(recorded.get(p.trial_id) not in DONE_STATUSES for p in spec.trials):
-            return True
-    return False
+    return any(recorded[spec.name].get(p.trial_id, {}).get("status") not in DONE_STATUSES
+               for spec in planned for p in spec.trials)
 
 
 def run_chief(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, rerun: bool, host: str,
@@ -118,9 +116,9 @@ def run_chief(paths: list[str], data_flag: str | None, overrides: Overrides, out
     planned = plan_specs(paths, data_flag, overrides, only)
     start("cpu", planned)  # Keras Tuner imports Keras; the chief needs no accelerator
     from fer_bench.distributed import records_note, serve
-    from fer_bench.work import WorkQueue
+    from fer_bench.work import WorkQueue, recorded_trials
 
-    queue = WorkQueue(planned, out, rerun)
+    queue = WorkQueue(planned, out, recorded_trials(planned, out, rerun))
     oracle = serve(queue, host, port, lease_s)
     for search in queue.searches():
         print("\n".join(search.table()))

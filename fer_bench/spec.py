@@ -38,12 +38,15 @@ LATER_KEYS: dict[tuple[str, ...], Any] = {
     ("training", "tta"): "none",
     ("training", "stop_at_val_accuracy"): None,
     ("training", "budget_s"): None,
+    ("training", "jit_compile"): "auto",
+    ("training", "steps_per_execution"): 1,
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 Monitor = Literal["val_loss", "val_accuracy", "loss", "accuracy"]
 
 
-def _check_name(value: str) -> str:
+def check_name(value: str) -> str:
+    """A spec's (or a record's) name: safe as a folder name, so it cannot escape the results folder."""
     if not _NAME.match(value) or ".." in value:
         raise ValueError("must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
     return value
@@ -133,6 +136,17 @@ class TrainingSpec(_Strict):
     stop_at_val_accuracy: float | None = Field(default=None, gt=0.0, le=1.0)  # time-to-accuracy: stop there
     # a planned budget, not a guard: no epoch starts that would end past it, and the trial is scored as usual
     budget_s: float | None = Field(default=None, gt=0)
+    # XLA on TensorFlow, torch.compile on torch; "auto" is Keras's choice. JAX always compiles (XLA).
+    jit_compile: Literal["auto"] | bool = "auto"
+    # training steps per compiled call: fewer Python round trips per epoch, for small models on fast cards
+    steps_per_execution: PositiveInt = 1
+
+    @field_validator("jit_compile", mode="before")
+    @classmethod
+    def _auto_or_bool(cls, value):
+        if value != "auto" and not isinstance(value, bool):
+            raise ValueError(f"allowed: auto, true or false (got {value!r})")
+        return value
 
     @model_validator(mode="after")
     def _check_combinations(self):
@@ -159,7 +173,7 @@ class VariantSpec(_Strict):
     name: str
     set: dict[str, Any] = Field(default_factory=dict)
 
-    _name = field_validator("name")(_check_name)
+    _name = field_validator("name")(check_name)
 
 
 class SweepSpec(_Strict):
@@ -194,7 +208,7 @@ class Spec(_Strict):
     sweep: SweepSpec | None = None
     search: SearchSpec | None = None
 
-    _name = field_validator("name")(_check_name)
+    _name = field_validator("name")(check_name)
 
     @model_validator(mode="after")
     def _search_alone(self):
@@ -340,7 +354,7 @@ def search_trials(loaded: LoadedSpec, overrides: Overrides, strategy: str, numbe
     spec, path = loaded.spec, loaded.path
     settings = [(key, value, "search.space", f"search.space {key}={value!r}") for key, value in values.items()]
     config = _resolve(spec.model_dump(mode="json", exclude={"search"}), settings, overrides, path)
-    variant = _slugify("_".join(f"{k.rsplit('.', 1)[-1]}-{_label(v)}" for k, v in values.items()))
+    variant = _slugify("_".join(f"{k.rsplit('.', 1)[-1]}-{value_label(v)}" for k, v in values.items()))
     executions = overrides.seeds or spec.search.executions
     return [Trial(spec.name, variant, dict(values), seed, config, overrides.as_dict(),
                   {"strategy": strategy, "trial_number": number}) for seed in range(executions)]
@@ -385,7 +399,7 @@ def expand(loaded: LoadedSpec, overrides: Overrides) -> list[Trial]:
             for key, value in zip(grid_keys, values):
                 settings.append((key, value, "sweep.grid", f"sweep.grid {key}={value!r}"))
                 params[key] = value
-                labels.append(f"{key.rsplit('.', 1)[-1]}-{_label(value)}")
+                labels.append(f"{key.rsplit('.', 1)[-1]}-{value_label(value)}")
             config = _resolve(copy.deepcopy(base), settings, overrides, path)
             variant_label = _slugify("_".join(labels) or "base")
             for seed in seeds:
@@ -477,11 +491,12 @@ def _set_path(doc: dict, dotted: str, value: Any, path: Path, where: str) -> Non
             node = node[part]
 
 
-def _label(value: Any) -> str:
+def value_label(value: Any) -> str:
+    """A parameter value as it appears in variant names and trial ids."""
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, list):
-        return "-".join(_label(v) for v in value)
+        return "-".join(value_label(v) for v in value)
     if isinstance(value, float):
         return f"{value:g}".replace("+", "")
     if value is None:

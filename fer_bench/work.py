@@ -131,25 +131,37 @@ class SearchRun:
         if summary["overall"] is None:
             return [f"{self.planned.name}: no search trial completed"]
         lines = [f"{self.planned.name}: {self.search.objective} ({'higher' if direction == 'max' else 'lower'} is "
-                 f"better); near = within {WITHIN:g} of the best of all strategies ({summary['overall']:.4f})",
-                 f"  {'strategy':<10}{'trials':>7}{'failed':>7}{'best':>9}  {'at trial':>8}{'near at':>9}  parameters"]
+                 f"better); near = within {WITHIN:g} of the best of all strategies ({summary['overall']:.4f}); "
+                 f"unscored = failed, diverged or timed out",
+                 f"  {'strategy':<10}{'trials':>7}{'unscored':>9}{'best':>9}  {'at trial':>8}{'near at':>9}"
+                 "  parameters"]
         for row in summary["rows"]:
             best = f"{row['best']:.4f}" if row["best"] is not None else "-"
             shown = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in row["params"].items())
-            lines.append(f"  {row['strategy']:<10}{row['trials']:>7}{row['failed']:>7}{best:>9}  "
+            lines.append(f"  {row['strategy']:<10}{row['trials']:>7}{row['unscored']:>9}{best:>9}  "
                          f"{row['at'] or '-':>8}{row['near_at'] or '-':>9}  {shown}".rstrip())
         return lines
+
+
+def recorded_trials(planned: list[PlannedSpec], out: Path, rerun: bool) -> dict[str, dict[str, dict]]:
+    """Per spec name, its records by trial id (none with --rerun); read once per run."""
+    found = {}
+    for spec in planned:
+        spec_dir = inside(out, Path(spec.name))
+        remove_stale_temp_files(spec_dir)
+        found[spec.name] = {} if rerun or not spec_dir.is_dir() else {
+            r["trial_id"]: r for _, r in iter_records(spec_dir)}
+    return found
 
 
 class WorkQueue:
     """Every spec's work in the order the specs were given."""
 
-    def __init__(self, planned: list[PlannedSpec], out: Path, rerun: bool):
+    def __init__(self, planned: list[PlannedSpec], out: Path, recorded: dict[str, dict[str, dict]]):
         self.runs = []
         for spec in planned:
             spec_dir = inside(out, Path(spec.name))
-            remove_stale_temp_files(spec_dir)
-            records = {} if rerun or not spec_dir.is_dir() else {r["trial_id"]: r for _, r in iter_records(spec_dir)}
+            records = recorded[spec.name]
             if spec.loaded.spec.search is not None:
                 self.runs.append(SearchRun(spec, records))
             else:

@@ -11,7 +11,7 @@ MODELS = {
 }
 
 
-def bench_model(name: str):
+def bench_model(name: str, **compile_options):
     import keras
 
     from fer_bench.runner import build_model
@@ -20,5 +20,6 @@ def bench_model(name: str):
     trial.config["model"]["params"].update(MODELS[name])
     keras.utils.set_random_seed(0)
     model = build_model(trial.config)
-    model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="categorical_crossentropy", metrics=["accuracy"],
+                  **compile_options)
     return model

@@ -3,11 +3,12 @@
     python perf/overhead.py [--data PATH] [--pairs 3] [--train 5000] [--eval 1000]
 
 Both train the same small CNN (32-64-128, the bare script writes it out by hand) on the same
-images for 2 epochs and predict the same test images. Prints, per pair, the seconds each took for
-the trial (model build to last prediction: fer-bench's timing.total_s) and for the whole process,
-then the mean ratios with their spread. Goal: trial ratio at most 1.03. A third run per round,
-fer-bench with `training.gradient_stats: false`, gives the gradient statistics' own ratio
-(goal: at most 1.02).
+images for 2 epochs with the same seed and predict the same test images: each pair checks that
+their test scores are identical, i.e. that both did the very same work. Prints, per pair, the
+seconds each took for the trial (model build to last prediction: fer-bench's timing.total_s) and
+for the whole process, then the mean ratios with their spread and 95% interval. Goal: trial ratio
+at most 1.03. A third run per round, fer-bench with `training.gradient_stats: false`, gives the
+gradient statistics' own ratio (goal: at most 1.02). The order of the three alternates per pair.
 """
 
 import argparse
@@ -63,37 +64,52 @@ def main() -> None:
     print(f"data {data.fingerprint}: train {args.train}, eval {args.eval} per split, 2 epochs, small CNN")
     trial_ratios, process_ratios, gradient_ratios = [], [], []
     for pair in range(args.pairs):
-        spec = work / f"overhead{pair}.yaml"
-        spec.write_text(SPEC.format(train=args.train, eval=args.eval, seed=pair, stats="true"))
-        no_stats_spec = work / f"nostats{pair}.yaml"
-        no_stats_spec.write_text(SPEC.format(train=args.train, eval=args.eval, seed=pair, stats="false"))
-        bare_wall, bare_out = timed([sys.executable, "perf/bare_keras.py", str(arrays), str(pair)])
+        specs = {}
+        for name, stats in (("ours", "true"), ("no_stats", "false")):
+            specs[name] = work / f"{name}{pair}.yaml"
+            specs[name].write_text(SPEC.format(train=args.train, eval=args.eval, seed=pair, stats=stats))
+        # Alternate who goes first, so that a machine slowly getting busier or quieter favours neither.
+        order = ["bare", "ours", "no_stats"] if pair % 2 == 0 else ["no_stats", "ours", "bare"]
+        done = {name: timed([sys.executable, "perf/bare_keras.py", str(arrays), str(pair)]) if name == "bare"
+                else run_spec(specs[name], work / f"{name}-results{pair}", data_path) for name in order}
+        bare_wall, bare_out = done["bare"]
         bare = json.loads(bare_out.strip().splitlines()[-1])
-        bare_trial = bare["total_s"]
-        out = work / f"results{pair}"
-        ours_wall, _ = timed([sys.executable, "-m", "fer_bench", "run", str(spec), "--data", str(data_path),
-                              "--out", str(out), "--quiet"])
-        (record,) = out.glob("overhead/*/record.json")
-        timing = json.loads(record.read_text())["timing"]
-        ours_trial = timing["total_s"]
-        no_stats = work / f"nostats-results{pair}"
-        timed([sys.executable, "-m", "fer_bench", "run", str(no_stats_spec), "--data", str(data_path),
-               "--out", str(no_stats), "--quiet"])
-        (plain,) = no_stats.glob("overhead/*/record.json")
-        gradient_ratios.append(ours_trial / json.loads(plain.read_text())["timing"]["total_s"])
-        trial_ratios.append(ours_trial / bare_trial)
+        ours_wall, ours = done["ours"]
+        _, plain = done["no_stats"]
+        same = all(ours["best_metrics"][f"{name}_test_accuracy"] == bare["accuracy"][name]
+                   for name in ("public", "private"))
+        trial_ratios.append(ours["timing"]["total_s"] / bare["total_s"])
         process_ratios.append(ours_wall / bare_wall)
-        print(f"pair {pair + 1}: trial {ours_trial:.2f}s vs bare {bare_trial:.2f}s (x{trial_ratios[-1]:.3f}; "
-              f"fit {timing['fit_s']:.2f}s vs {bare['fit_s']:.2f}s); "
+        gradient_ratios.append(ours["timing"]["total_s"] / plain["timing"]["total_s"])
+        print(f"pair {pair + 1} ({'bare first' if order[0] == 'bare' else 'fer-bench first'}): trial "
+              f"{ours['timing']['total_s']:.2f}s vs bare {bare['total_s']:.2f}s (x{trial_ratios[-1]:.3f}; "
+              f"fit {ours['timing']['fit_s']:.2f}s vs {bare['fit_s']:.2f}s); "
               f"process {ours_wall:.2f}s vs {bare_wall:.2f}s (x{process_ratios[-1]:.3f}); "
-              f"gradient statistics x{gradient_ratios[-1]:.3f}", flush=True)
+              f"gradient statistics x{gradient_ratios[-1]:.3f}; "
+              f"test scores {'identical' if same else 'DIFFER (not the same training)'}", flush=True)
     for name, ratios in (("trial ratio fer-bench / bare Keras", trial_ratios),
                          ("process ratio fer-bench / bare Keras", process_ratios),
                          ("gradient statistics ratio, with / without", gradient_ratios)):
-        spread = statistics.stdev(ratios) if len(ratios) > 1 else 0.0
-        print(f"{name}: {statistics.mean(ratios):.3f} "
-              f"(min {min(ratios):.3f}, max {max(ratios):.3f}, sd {spread:.3f}, n={len(ratios)})")
+        print(f"{name}: {summary(ratios)}")
 
+
+def run_spec(spec: Path, out: Path, data_path) -> tuple[float, dict]:
+    wall, _ = timed([sys.executable, "-m", "fer_bench", "run", str(spec), "--data", str(data_path),
+                     "--out", str(out), "--quiet"])
+    (record,) = out.glob("overhead/*/record.json")
+    return wall, json.loads(record.read_text())
+
+
+def summary(ratios: list[float]) -> str:
+    mean = statistics.mean(ratios)
+    text = f"{mean:.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}"
+    if len(ratios) > 1:
+        from scipy import stats
+
+        spread = statistics.stdev(ratios)
+        half = stats.t.ppf(0.975, len(ratios) - 1) * spread / len(ratios) ** 0.5
+        text += f", sd {spread:.3f}, 95% interval {mean - half:.3f}-{mean + half:.3f}"
+    return f"{text}, n={len(ratios)})"
 
 if __name__ == "__main__":
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")

@@ -68,6 +68,25 @@ def test_train_one_epoch(benchmark, images, name):
                                 images_per_s=round(len(x) / benchmark.stats.stats.median, 1))
 
 
+# The spec's speed options (training.jit_compile, steps_per_execution, batch_size), one at a time.
+OPTIONS = {"default": ({}, 64), "xla": ({"jit_compile": True}, 64), "steps_per_execution_16":
+           ({"steps_per_execution": 16}, 64), "batch_256": ({}, 256)}
+
+
+@pytest.mark.parametrize("option", list(OPTIONS))
+def test_train_one_epoch_options(benchmark, images, option):
+    import keras
+
+    compile_options, batch = OPTIONS[option]
+    x, y = images
+    model = _model("small_cnn", **compile_options)
+    model.fit(x[:2 * batch], y[:2 * batch], batch_size=batch, epochs=1, verbose=0)  # compile outside the timing
+    benchmark.pedantic(lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0), rounds=3)
+    benchmark.extra_info.update(images=len(x), backend=keras.backend.backend(), batch_size=batch,
+                                jit_compile=bool(model.jit_compile),
+                                images_per_s=round(len(x) / benchmark.stats.stats.median, 1))
+
+
 @pytest.mark.parametrize("backend", list(BACKEND_MODULES))
 def test_train_one_epoch_per_backend(benchmark, real_data, backend):
     """The small CNN's training throughput under each installed Keras backend, one process each; the

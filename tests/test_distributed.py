@@ -71,7 +71,7 @@ def test_a_chief_and_two_workers_share_a_search_and_a_sweep(tmp_path):
     assert trained == per_worker  # every trial trained exactly once, by the worker its record names
     assert ": training " not in log(tmp_path, "chief")
     assert "the chief trained none" in log(tmp_path, "chief")
-    assert "\n  grid            4      0" in log(tmp_path, "chief")
+    assert "\n  grid            4        0" in log(tmp_path, "chief")
 
 
 def test_a_worker_killed_mid_trial_loses_no_record_and_its_trial_is_done_again(tmp_path):

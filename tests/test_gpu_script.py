@@ -32,9 +32,12 @@ def run_tiny(script: str, tmp_path) -> tuple[str, list[str], list[dict]]:
 @needs_jax
 def test_gpu_check_script_tiny_on_cpu(tmp_path):
     stdout, _, records = run_tiny("gpu_check.sh", tmp_path)
-    assert "== baseline exit 0" in stdout and "== filters exit 0" in stdout
-    assert len(records) == 1 + 3 + 7
+    assert "== baseline exit 0" in stdout and "== throughput exit 0" in stdout and "== filters exit 0" in stdout
+    assert len(records) == 1 + 8 + 7
     assert all(r["status"] == "complete" and r["overrides"]["epochs"] == 1 for r in records)
+    speed = [r for r in records if r["spec"] == "throughput"]
+    assert {r["compilation"]["steps_per_execution"] for r in speed} == {1, 16}
+    assert all(r["compilation"]["compiler"] == "XLA" for r in records)
 
 
 @pytest.mark.slow

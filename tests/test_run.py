@@ -153,3 +153,28 @@ seeds: 1
     assert run_cli("run", spec, "--out", tmp_path / "out", "--quiet").returncode == 0
     (record,) = records(tmp_path / "out").values()
     assert "grad_norms" not in record["history"][0] and record["config"]["training"]["gradient_stats"] is False
+
+
+def test_speed_options_train_the_same_model_and_are_recorded(tmp_path):
+    """Several steps per compiled call change how often Python is involved, not what is learned."""
+    spec = write(tmp_path / "speed.yaml", """
+name: speed
+dataset: {source: sample}
+model: {params: {conv_filters: [8], conv_kernels: [3], dense_units: [], dropout: 0.0}}
+training: {epochs: 2, gradient_stats: false, jit_compile: false}
+seeds: 1
+sweep:
+  grid:
+    training.steps_per_execution: [1, 4]
+""")
+    result = run_cli("run", spec, "--out", tmp_path / "out", "--quiet")
+    assert result.returncode == 0, result.stderr
+    found = {r["compilation"]["steps_per_execution"]: r for r in records(tmp_path / "out").values()}
+    assert set(found) == {1, 4}
+    for record in found.values():
+        jsonschema.validate(record, SCHEMA)
+        assert record["compilation"]["jit_compile_requested"] is False
+        assert record["compilation"] == {**record["compilation"], "jit_compile": False, "compiler": "tf.function graph"}
+    one, four = ([h["loss"] for h in found[n]["history"]] for n in (1, 4))
+    assert four == pytest.approx(one, rel=1e-4)
+    assert found[4]["metrics"]["val_accuracy"] == pytest.approx(found[1]["metrics"]["val_accuracy"])

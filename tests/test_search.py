@@ -119,9 +119,9 @@ def test_a_search_runs_every_strategy_records_each_trial_and_reruns_nothing(tmp_
         assert [r["search"]["best_so_far"] for r in ordered] == [max(values[:i + 1]) for i in range(len(values))]
         assert [r["search"]["tuner_trial_id"] for r in ordered] == [str(i) for i in range(4)]
         assert all(r["trial_id"].startswith(f"{strategy}-") for r in ordered)
-    assert "strategy   trials failed     best  at trial  near at" in first.stdout
+    assert "strategy   trials unscored     best  at trial  near at" in first.stdout
     for name in ("grid", "random", "bayesian"):
-        assert f"\n  {name:<10}{4:>7}{0:>7}" in first.stdout
+        assert f"\n  {name:<10}{4:>7}{0:>9}" in first.stdout
     report = run_cli("report", out, "-o", tmp_path / "report.md")
     assert report.returncode == 0, report.stderr[-2000:]
     text = (tmp_path / "report.md").read_text()

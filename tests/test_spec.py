@@ -124,13 +124,21 @@ def test_cli_overrides_beat_the_spec(tmp_path):
 
 
 def test_keys_added_later_leave_the_ids_of_earlier_records_alone():
-    """The committed H100 records were written before several spec keys existed; their ids must
+    """The committed reference records were written before several spec keys existed; their ids must
     still be the ones the current code computes, or a rerun would train them again."""
     import json
 
-    records = [json.loads(p.read_text()) for p in sorted((REPO / "results" / "reference" / "h100-jax").rglob(
-        "record.json"))]
-    assert len(records) >= 20
-    for record in records:
-        trials = expand(load_spec(record["spec"]), Overrides(**record["overrides"]))
-        assert record["trial_id"] in {t.trial_id(record["data"]["fingerprint"]) for t in trials}
+    from fer_bench.spec import search_trials
+
+    paths = sorted((REPO / "results" / "reference").rglob("record.json"))
+    assert len(paths) >= 40
+    for path in paths:
+        record = json.loads(path.read_text())
+        loaded, overrides = load_spec(record["spec"]), Overrides(**record["overrides"])
+        if "search" in record:
+            trials = search_trials(loaded, overrides, record["search"]["strategy"], record["search"]["trial_number"],
+                                   record["params"])
+        else:
+            trials = expand(loaded, overrides)
+        assert record["trial_id"] in {t.trial_id(record["data"]["fingerprint"]) for t in trials}, path
+        assert path.parent.name == record["trial_id"]

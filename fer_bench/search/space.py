@@ -12,7 +12,7 @@ from typing import Any
 import keras_tuner as kt
 
 from fer_bench.search_spec import ChoiceParam, FloatParam, IntParam, SearchSpec
-from fer_bench.spec import _label
+from fer_bench.spec import value_label
 
 
 def _scalar_type(values: list) -> type | None:
@@ -58,7 +58,7 @@ class Space:
 def _option_names(values: list) -> dict[str, Any]:
     names = {}
     for value in values:
-        name = _label(value) if not isinstance(value, str) else value
+        name = value_label(value) if not isinstance(value, str) else value
         while name in names:  # "0" (an int) and "0" (a string) stay apart
             name += "'"
         names[name] = value
