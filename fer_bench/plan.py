@@ -1,6 +1,8 @@
 """Specs + data -> the trials a run will make, with ids, sizes and a time estimate (`fer-bench list`)."""
 
+import contextlib
 import fnmatch
+import json
 import os
 import platform
 import statistics
@@ -10,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_bench.data import FERData
+from fer_bench.data import FERData, cache_dir
 from fer_bench.datasource import load_data, resolve_data_path
-from fer_bench.errors import UserError
+from fer_bench.errors import UserError, WriteError
 from fer_bench.models import BUILDERS, ModelCost
 from fer_bench.progress import format_seconds
-from fer_bench.records import DONE_STATUSES, iter_records
+from fer_bench.records import DONE_STATUSES, iter_records, write_json_atomic
 from fer_bench.search_spec import grid_points
 from fer_bench.spec import LoadedSpec, Overrides, Trial, describe_trials, expand, load_spec, search_trials
 from fer_bench.splits import Split, describe_splits, sanity_warnings, study_splits
@@ -75,6 +77,23 @@ class PlannedSpec:
         return [s for s in search.strategies if self.only is None or fnmatch.fnmatchcase(s, self.only)]
 
 
+SUMMARY_FORMAT = 1
+
+
+def source_summary(data: FERData) -> dict:
+    """describe_splits of the source's usages, kept in the cache per data fingerprint: it reads every
+    pixel (half a second on the full set), and every run checks it."""
+    path = cache_dir() / f"summary-{SUMMARY_FORMAT}-{data.fingerprint.rsplit(':', 1)[-1]}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    summary = describe_splits(data)
+    with contextlib.suppress(OSError, WriteError):  # an unwritable cache costs the next run half a second
+        write_json_atomic(path, summary)
+    return summary
+
+
 def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides,
                only: str | None = None) -> list[PlannedSpec]:
     """Validate every spec and load its data before anything trains: bad input fails early."""
@@ -89,7 +108,7 @@ def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides,
         source = resolve_data_path(data_flag, spec.spec.dataset.source, spec.path.parent)
         if source not in planners:
             planners[source] = Planner(load_data(source))
-            for warning in sanity_warnings(describe_splits(planners[source].data)):
+            for warning in sanity_warnings(source_summary(planners[source].data)):
                 print(f"warning: {source}: {warning}", file=sys.stderr)
         planner = planners[source]
         trials = [planner.plan(t) for t in expand(spec, overrides)]

@@ -203,8 +203,8 @@ WITHIN = 0.005  # "near the best": within half a percentage point of accuracy
 
 def strategy_summary(results: dict[str, list[tuple[int, dict, float | None]]], direction: str) -> dict:
     """Per strategy, from (trial number, parameters, score or None): trials, the unscored ones (failed,
-    diverged or timed out), the best score,
-    the trial that reached it, and the first trial within WITHIN of the best of all strategies."""
+    diverged or timed out), the best score, the trial that reached it, and the first trial within
+    WITHIN of the best of all strategies."""
     scores = [s for rows in results.values() for _, _, s in rows if s is not None]
     overall = (max(scores) if direction == "max" else min(scores)) if scores else None
     rows = []

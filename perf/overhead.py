@@ -111,6 +111,7 @@ def summary(ratios: list[float]) -> str:
         text += f", sd {spread:.3f}, 95% interval {mean - half:.3f}-{mean + half:.3f}"
     return f"{text}, n={len(ratios)})"
 
+
 if __name__ == "__main__":
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     main()

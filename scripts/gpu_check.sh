@@ -4,7 +4,7 @@
 # on JAX. Results go to $OUT/results.tar.gz. Name stages to run only those.
 #
 #   bash scripts/gpu_check.sh full [baseline] [throughput] [filters]   # on the GPU machine
-#   bash scripts/gpu_check.sh tiny    # the same steps on a CPU, on the bundled sample, in a minute
+#   bash scripts/gpu_check.sh tiny    # the same steps on a CPU, on the bundled sample (about 3 minutes)
 results=${GPU_RESULTS:-/tmp/fer-bench-gpu-results}
 source "$(dirname "$0")/gpu_common.sh"
 shift

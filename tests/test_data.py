@@ -285,3 +285,16 @@ def test_bad_npz(tmp_path, arrays, message):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(UserError, match=re.escape(message)):
         load_data(tmp_path / "bad.npz")
+
+
+def test_source_summary_is_cached_per_fingerprint_and_rebuilt_when_damaged(tmp_path, monkeypatch):
+    from fer_bench.plan import source_summary
+
+    monkeypatch.setenv("FER_BENCH_CACHE", str(tmp_path))
+    data = load_data(SAMPLE)
+    fresh = describe_splits(data)
+    assert source_summary(data) == fresh
+    (cached,) = tmp_path.glob("summary-*.json")
+    assert data.fingerprint.rsplit(":", 1)[-1] in cached.name and json.loads(cached.read_text()) == fresh
+    cached.write_text("{not json")
+    assert source_summary(data) == fresh and json.loads(cached.read_text()) == fresh

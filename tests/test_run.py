@@ -173,8 +173,9 @@ sweep:
     assert set(found) == {1, 4}
     for record in found.values():
         jsonschema.validate(record, SCHEMA)
-        assert record["compilation"]["jit_compile_requested"] is False
-        assert record["compilation"] == {**record["compilation"], "jit_compile": False, "compiler": "tf.function graph"}
+        compiled = record["compilation"]
+        assert compiled["jit_compile_requested"] is False and compiled["jit_compile"] is False
+        assert compiled["compiler"] == "tf.function graph"
     one, four = ([h["loss"] for h in found[n]["history"]] for n in (1, 4))
     assert four == pytest.approx(one, rel=1e-4)
     assert found[4]["metrics"]["val_accuracy"] == pytest.approx(found[1]["metrics"]["val_accuracy"])
