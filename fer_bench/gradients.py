@@ -31,15 +31,12 @@ class GradientProbe:
     def _tensorflow(self):
         import tensorflow as tf
 
-        if self._compiled is None:
-            @tf.function
-            def gradients(x):
-                with tf.GradientTape() as tape:
-                    loss = self._mean_loss(self.model(x, training=False))
-                return tape.gradient(loss, self.model.trainable_variables)
-
-            self._compiled = gradients
-        return [g.numpy() for g in self._compiled(self.x)]
+        # Eager, not a tf.function: with a traced probe between epochs, 7 of 48 CPU trials ran their
+        # next epoch at half speed (none of 10 eager, none of 32 without a probe); eager costs
+        # about 0.03 s more per epoch on the small CNN, 0.06 s on the study's model.
+        with tf.GradientTape() as tape:
+            loss = self._mean_loss(self.model(self.x, training=False))
+        return [g.numpy() for g in tape.gradient(loss, self.model.trainable_variables)]
 
     def _jax(self):
         import jax

@@ -1,5 +1,6 @@
 """One trial: seed, build, compile, fit, evaluate on the held-out splits -> one record."""
 
+import gc
 import math
 import time
 import traceback
@@ -230,10 +231,17 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
         monitor = TrialMonitor(progress, trial.slug, diverge_above=100 * uniform_guess_loss(training["loss"]),
                                probe=probe, process_start=context["process_start"], timeout_s=training["timeout_s"],
                                stop_at=training["stop_at_val_accuracy"], budget_s=training["budget_s"])
-        model.fit(x_train, onehot[y_train], validation_data=(x_val, onehot[y_val]),
-                  batch_size=training["batch_size"], epochs=training["epochs"], shuffle=True,
-                  callbacks=[monitor, *make_callbacks(training["callbacks"]), *_tensorboard(context, out_dir, record),
-                             *([mid_epoch_callback(trial.slug)] if wants("mid_epoch") else [])], verbose=0)
+        # fer-bench's own objects (specs, data, records, its imports) outlive every fit; frozen, the
+        # garbage collector stops walking them during training, where Keras makes garbage every step.
+        gc.freeze()
+        try:
+            model.fit(x_train, onehot[y_train], validation_data=(x_val, onehot[y_val]),
+                      batch_size=training["batch_size"], epochs=training["epochs"], shuffle=True,
+                      callbacks=[monitor, *make_callbacks(training["callbacks"]),
+                                 *_tensorboard(context, out_dir, record),
+                                 *([mid_epoch_callback(trial.slug)] if wants("mid_epoch") else [])], verbose=0)
+        finally:
+            gc.unfreeze()
         fit_s = time.time() - monitor.fit_started
         record["history"] = monitor.history
         record["time_to_accuracy"] = time_to_accuracy(monitor.history)

@@ -6,9 +6,10 @@ Both train the same small CNN (32-64-128, the bare script writes it out by hand)
 images for 2 epochs with the same seed and predict the same test images: each pair checks that
 their test scores are identical, i.e. that both did the very same work. Prints, per pair, the
 seconds each took for the trial (model build to last prediction: fer-bench's timing.total_s) and
-for the whole process, then the mean ratios with their spread and 95% interval. Goal: trial ratio
-at most 1.03. A third run per round, fer-bench with `training.gradient_stats: false`, gives the
-gradient statistics' own ratio (goal: at most 1.02). The order of the three alternates per pair.
+for the whole process, then the mean ratios with their median, spread and 95% interval. Goal:
+trial ratio at most 1.03. A third run per round, fer-bench with `training.gradient_stats: false`,
+gives the gradient statistics' own ratio (goal: at most 1.02). The order of the three alternates
+per pair.
 """
 
 import argparse
@@ -102,7 +103,8 @@ def run_spec(spec: Path, out: Path, data_path) -> tuple[float, dict]:
 
 def summary(ratios: list[float]) -> str:
     mean = statistics.mean(ratios)
-    text = f"{mean:.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}"
+    # The median too: on a shared machine one disturbed run can move the mean of a few pairs.
+    text = f"{mean:.3f} (median {statistics.median(ratios):.3f}, min {min(ratios):.3f}, max {max(ratios):.3f}"
     if len(ratios) > 1:
         from scipy import stats
 
