@@ -144,7 +144,6 @@ def environment(device_info: dict, search: bool = False) -> dict:
         "backend": backend,
         "backend_version": getattr(backend_module, "__version__", None),
         "device": device_info,
-        "compiled_training": "always (XLA)" if backend == "jax" else "per trial: training.jit_compile, see compilation",
         "versions": {
             "fer_bench": fer_bench.__version__,
             "keras": keras.__version__,

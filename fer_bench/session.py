@@ -11,6 +11,7 @@ from fer_bench.plan import plan_specs
 from fer_bench.progress import Progress, format_seconds, process_start_time
 from fer_bench.records import check_results_dir
 from fer_bench.spec import Overrides
+from fer_bench.work import WorkQueue, proposal_score, recorded_trials
 
 EXIT_OK, EXIT_TRIALS = 0, 3
 
@@ -31,8 +32,6 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     out = check_results_dir(out)
     fault_point("data")
     planned = plan_specs(paths, data_flag, overrides, only)
-    from fer_bench.work import recorded_trials
-
     recorded = recorded_trials(planned, out, rerun)
     searching = any(p.loaded.spec.search for p in planned)
     if not searching and not _sweep_pending(planned, recorded):
@@ -42,7 +41,6 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
 
     device_info, env = start(device, planned)
     from fer_bench.trainer import Trainer
-    from fer_bench.work import WorkQueue
 
     queue = WorkQueue(planned, out, recorded)
     epochs = [p.trials[0].trial.config["training"]["epochs"] if p.trials
@@ -78,8 +76,6 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
 
 def _train(work, queue, trainer) -> None:
     """Every trial of one work item; a search proposal's score goes back to its strategy."""
-    from fer_bench.work import proposal_score
-
     records = []
     for planned_trial in work.trials:
         record = trainer.train(work.spec, planned_trial, work.search)
@@ -116,7 +112,6 @@ def run_chief(paths: list[str], data_flag: str | None, overrides: Overrides, out
     planned = plan_specs(paths, data_flag, overrides, only)
     start("cpu", planned)  # Keras Tuner imports Keras; the chief needs no accelerator
     from fer_bench.distributed import records_note, serve
-    from fer_bench.work import WorkQueue, recorded_trials
 
     queue = WorkQueue(planned, out, recorded_trials(planned, out, rerun))
     oracle = serve(queue, host, port, lease_s)
