@@ -1,4 +1,7 @@
-"""Errors that reach the user as one line instead of a traceback."""
+"""Errors that reach the user as one line instead of a traceback, and the exit codes of every command."""
+
+EXIT_OK = 0
+EXIT_TRIALS = 3  # some trial failed, diverged or timed out (its record says why)
 
 
 class FerBenchError(Exception):

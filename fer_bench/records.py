@@ -5,47 +5,19 @@ and DIR/<spec name>/plan.json listing every trial a run of the spec asked for.
 """
 
 import json
-import os
 import sys
 from pathlib import Path
 
-from fer_bench.claims import pid_alive
-from fer_bench.errors import UserError, WriteError
+from fer_bench.errors import UserError
 from fer_bench.faults import fault_point
+from fer_bench.storage import inside, write_json_atomic
 
 FORMAT_VERSION = 1
 RECORD = "record.json"
 PLAN = "plan.json"
 DONE_STATUSES = ("complete", "diverged", "timeout")  # results: a rerun keeps them (--rerun redoes them)
 STATUSES = ("complete", "diverged", "timeout", "failed")
-
-
-def write_json_atomic(target: Path, payload: dict, before_rename=None) -> None:
-    """Write to a temp file beside `target`, fsync, then rename: readers see all or nothing."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=1, sort_keys=False, allow_nan=False, default=_plain)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if before_rename:
-            before_rename()
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise WriteError(f"{target}: cannot write ({exc.strerror}); records written before are intact") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _plain(value):
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} in a record")
+ACCURACY_THRESHOLDS = (0.50, 0.55, 0.60, 0.65)  # validation accuracy a record says when it first reached
 
 
 def check_results_dir(out: Path) -> Path:
@@ -56,14 +28,6 @@ def check_results_dir(out: Path) -> Path:
 
 def trial_dir(out: Path, spec_name: str, trial_id: str) -> Path:
     return inside(out, Path(spec_name) / trial_id)
-
-
-def inside(out: Path, relative: Path) -> Path:
-    """out/relative, refused when it resolves (through a symlink, say) outside the results directory."""
-    path = (out / relative).resolve()
-    if out.resolve() not in path.parents:
-        raise UserError(f"{out / relative}: resolves to {path}, outside the results directory {out}; refusing to write")
-    return path
 
 
 def read_record(path: Path) -> dict | None:
@@ -88,15 +52,6 @@ def iter_records(root: Path):
         record = read_record(path)
         if record is not None:
             yield path, record
-
-
-def remove_stale_temp_files(spec_dir: Path) -> None:
-    """Temp files left by killed processes (never complete, never read); a live writer's stay."""
-    if spec_dir.is_dir():
-        for tmp in spec_dir.rglob(".*.tmp"):
-            pid = tmp.name.rsplit(".", 2)[-2]
-            if not (pid.isdigit() and pid_alive(int(pid))):
-                tmp.unlink(missing_ok=True)
 
 
 def update_plan(spec_dir: Path, trials: dict[str, dict]) -> None:
@@ -130,3 +85,23 @@ def status_table(root: Path) -> dict[str, dict[str, list[str]]]:
         if any(rows.values()):
             table[spec_dir.name] = rows
     return table
+
+
+def time_to_accuracy(history: list[dict]) -> dict:
+    """Per threshold ("0.50", ...): the first epoch whose validation accuracy reached it, and when."""
+    reached = {}
+    for threshold in ACCURACY_THRESHOLDS:
+        hit = next((h for h in history if (h.get("val_accuracy") or 0.0) >= threshold), None)
+        reached[f"{threshold:.2f}"] = None if hit is None else {
+            "epoch": hit["epoch"], "since_fit_start_s": hit.get("since_fit_start_s"),
+            "since_process_start_s": hit.get("since_process_start_s")}
+    return reached
+
+
+def reached_accuracy(record: dict) -> dict | None:
+    """The record's time_to_accuracy block; for records older than the block, derived from their history;
+    None when neither is there (a saved model scored by `fer-bench evaluate`, say)."""
+    if record.get("time_to_accuracy"):
+        return record["time_to_accuracy"]
+    history = record.get("history") or []
+    return time_to_accuracy(history) if any("val_accuracy" in h for h in history) else None

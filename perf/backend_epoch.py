@@ -15,15 +15,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main(model_name: str, images: int, rounds: int) -> None:
-    from fer_bench.backend import start_backend
+    from fer_bench.training.backend import start_backend
 
     start_backend("cpu")
     import keras
     import numpy as np
     from models import bench_model
 
-    from fer_bench.datasource import load_data, resolve_data_path
-    from fer_bench.splits import study_splits
+    from fer_bench.data.source import load_data, resolve_data_path
+    from fer_bench.data.splits import study_splits
 
     data = load_data(resolve_data_path(None))
     split = study_splits(data, 1302, max_train_samples=images)["train"]

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from fer_bench.spec import Overrides, expand, load_spec
+from fer_bench.spec.load import load_spec
+from fer_bench.spec.trials import Overrides, expand
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = {
@@ -14,7 +15,7 @@ MODELS = {
 def bench_model(name: str, **compile_options):
     import keras
 
-    from fer_bench.runner import build_model
+    from fer_bench.training.trial import build_model
 
     trial = expand(load_spec(REPO / "benchmark" / "baseline.yaml"), Overrides(seeds=1))[0]
     trial.config["model"]["params"].update(MODELS[name])

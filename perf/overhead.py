@@ -27,8 +27,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from fer_bench.datasource import load_data, resolve_data_path  # noqa: E402
-from fer_bench.splits import study_splits  # noqa: E402
+from fer_bench.data.source import load_data, resolve_data_path  # noqa: E402
+from fer_bench.data.splits import study_splits  # noqa: E402
 
 SPEC = """name: overhead
 model:

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from models import MODELS, bench_model
 
-from fer_bench.datasource import load_data
-from fer_bench.spec import Overrides, expand, load_spec, shipped_specs
-from fer_bench.splits import study_splits
+from fer_bench.data.source import load_data
+from fer_bench.data.splits import study_splits
+from fer_bench.spec.load import load_spec, shipped_specs
+from fer_bench.spec.trials import Overrides, expand
 
 REPO = Path(__file__).resolve().parent.parent
 TRAIN_IMAGES = 1024

@@ -19,7 +19,7 @@ FILTERS = [{"id": lzma.FILTER_DELTA, "dist": 48}, {"id": lzma.FILTER_LZMA2, "pre
 
 
 def pack(source: str, folder: str) -> None:
-    from fer_bench.datasource import load_data
+    from fer_bench.data.source import load_data
 
     data = load_data(Path(source))
     out = Path(folder)

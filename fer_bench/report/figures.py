@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from fer_bench.data import EMOTIONS  # noqa: E402
+from fer_bench.data.formats import EMOTIONS  # noqa: E402
 
 SPLITS = (("val_accuracy", "validation"), ("public_test_accuracy", "PublicTest"),
           ("private_test_accuracy", "PrivateTest"))
@@ -112,7 +112,7 @@ def confusion(matrix: np.ndarray, title: str) -> bytes:
 
 def pairs_grid(data, pairs: list[tuple[int, int]]) -> bytes:
     """Pairs of images side by side, each titled with its split and emotion."""
-    from fer_bench.data import USAGES
+    from fer_bench.data.formats import USAGES
 
     fig, axes = plt.subplots(len(pairs), 2, figsize=(3.2, 2.0 * len(pairs)), squeeze=False)
     fig.subplots_adjust(hspace=0.45)

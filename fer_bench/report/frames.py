@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from fer_bench.errors import UserError
-from fer_bench.records import iter_records
+from fer_bench.records import iter_records, reached_accuracy
 
 METRICS = ("train_accuracy", "val_accuracy", "public_test_accuracy", "private_test_accuracy",
            "train_loss", "val_loss", "public_test_loss", "private_test_loss",
@@ -50,7 +50,9 @@ def trials_frame(records: list[dict]) -> pd.DataFrame:
         for key in METRICS:
             row[key] = (r.get("metrics") or {}).get(key)
             row[f"best_{key}"] = (r.get("best_metrics") or {}).get(key)
-        for threshold, hit in (r.get("time_to_accuracy") or {}).items():
+        reached = reached_accuracy(r)
+        row["accuracy_path_known"] = reached is not None
+        for threshold, hit in (reached or {}).items():
             row[f"epochs_to_{threshold}"] = hit["epoch"] if hit else None
             row[f"seconds_to_{threshold}"] = hit["since_fit_start_s"] if hit else None
         rows.append(row)

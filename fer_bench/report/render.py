@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
 
-from fer_bench.data import EMOTIONS
+from fer_bench.data.formats import EMOTIONS
 from fer_bench.errors import UserError
+from fer_bench.records import ACCURACY_THRESHOLDS
 from fer_bench.report import figures
 from fer_bench.report.frames import history_frame, read_all, trials_frame
 from fer_bench.report.reference import ANCHORS, STUDY
@@ -24,7 +25,7 @@ from fer_bench.report.stats import compare_best, summarize
 
 TABLE_METRICS = ("val_accuracy", "public_test_accuracy", "private_test_accuracy")
 DEDUP_METRICS = tuple(f"{m}_dedup" for m in TABLE_METRICS)
-THRESHOLDS = ("0.50", "0.55", "0.60", "0.65")
+THRESHOLDS = tuple(f"{t:.2f}" for t in ACCURACY_THRESHOLDS)
 
 
 def template_dir() -> Path:
@@ -205,8 +206,10 @@ def variant_summary(complete: pd.DataFrame) -> pd.DataFrame:
         for threshold in THRESHOLDS:
             column = f"epochs_to_{threshold}"
             reached = group[column].dropna() if column in group else pd.Series(dtype=float)
-            row[f"to_{threshold}"] = (f"{reached.mean():.1f} ({len(reached)}/{len(group)})" if len(reached)
-                                      else f"- (0/{len(group)})")
+            known = int(group["accuracy_path_known"].sum()) if "accuracy_path_known" in group else 0
+            row[f"to_{threshold}"] = ("not recorded" if not known else
+                                      f"{reached.mean():.1f} ({len(reached)}/{known})" if len(reached) else
+                                      f"- (0/{known})")
         rows[variant] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("variant")
 
@@ -261,7 +264,7 @@ def audit_sections(records: list[dict], store: FigureStore) -> list[dict]:
         data = _data_for(record)
         if data is None:
             continue
-        from fer_bench.audit import conflicts, load_audit
+        from fer_bench.data.audit import conflicts, load_audit
 
         audit = load_audit(data)
         across = [(int(i), int(j)) for i, j, _ in audit["pairs"] if data.usage[int(i)] != data.usage[int(j)]][:8]
@@ -282,7 +285,7 @@ def _differently_labelled(data, rows: list[int]) -> tuple[int, int]:
 
 
 def _data_for(record: dict):
-    from fer_bench.datasource import load_data
+    from fer_bench.data.source import load_data
 
     path = record["data"]["path"]
     try:

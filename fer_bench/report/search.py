@@ -3,7 +3,8 @@
 import statistics
 
 from fer_bench.report import figures
-from fer_bench.search_spec import STRATEGIES, WITHIN, strategy_summary
+from fer_bench.search.summary import WITHIN, strategy_summary
+from fer_bench.spec.search import STRATEGIES
 
 
 def search_section(name: str, records: list[dict], store) -> dict | None:

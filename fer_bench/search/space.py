@@ -11,8 +11,8 @@ from typing import Any
 
 import keras_tuner as kt
 
-from fer_bench.search_spec import ChoiceParam, FloatParam, IntParam, SearchSpec
-from fer_bench.spec import value_label
+from fer_bench.spec.search import ChoiceParam, FloatParam, IntParam, SearchSpec
+from fer_bench.spec.trials import value_label
 
 
 def _scalar_type(values: list) -> type | None:

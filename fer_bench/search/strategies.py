@@ -14,7 +14,7 @@ import keras_tuner as kt
 from keras_tuner.src.engine import trial as trial_module
 
 from fer_bench.search.space import Space
-from fer_bench.search_spec import SearchSpec, grid_points
+from fer_bench.spec.search import SearchSpec, grid_points
 
 NEVER_GIVE_UP = 10**9  # Keras Tuner ends a search after 3 failed trials in a row; fer-bench goes on
 

@@ -1,0 +1,62 @@
+"""What the verbs share: the parser that turns mistakes into one line, flag types, the trial flags."""
+
+import argparse
+
+from fer_bench.errors import UserError
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def points(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected points of accuracy, e.g. 0.5, got {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected 0 to 100 points, got {text!r}")
+    return value / 100
+
+
+def port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
+    return int(text)
+
+
+def add_trial_flags(p: argparse.ArgumentParser) -> None:
+    """The flags of the verbs that plan trials (run, list): specs, data, results and overrides."""
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (YAML)")
+    p.add_argument("--data", metavar="PATH", help="FER-2013 as .csv, .csv.gz, .npz or a folder tree")
+    p.add_argument("--out", metavar="DIR", default="results", help="results directory (default: results)")
+    p.add_argument("--epochs", type=positive, metavar="N", help="override training.epochs")
+    p.add_argument("--max-train-samples", type=positive, metavar="N", help="stratified subset of the train split")
+    p.add_argument("--max-eval-samples", type=positive, metavar="N",
+                   help="stratified subset of validation, PublicTest and PrivateTest each")
+    p.add_argument("--seeds", type=positive, metavar="N", help="run seeds 0..N-1 instead of the spec's")
+    p.add_argument("--trial-timeout", type=positive, metavar="S",
+                   help="override training.timeout_s: stop a trial's training after S seconds (status timeout)")
+    p.add_argument("--budget", type=positive, metavar="S",
+                   help="override training.budget_s: train only the epochs that fit in S seconds, then score")
+    p.add_argument("--only", metavar="PATTERN",
+                   help="a subset: trial ids matching this glob (sweeps), strategies matching it (searches)")
+
+
+def overrides(args):
+    """The trial flags as the spec overrides they are."""
+    from fer_bench.spec.trials import Overrides
+
+    return Overrides(args.epochs, args.max_train_samples, args.max_eval_samples, args.seeds, args.trial_timeout,
+                     args.budget)

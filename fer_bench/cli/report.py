@@ -1,0 +1,27 @@
+"""`fer-bench report RESULTS -o FILE`: every record rendered into one HTML or Markdown report."""
+
+import time
+from pathlib import Path
+
+from fer_bench.errors import EXIT_OK
+
+NAME, HELP = "report", "render all records into an HTML or Markdown report"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("results", nargs="+", metavar="RESULTS", help="results directories (merged)")
+    parser.add_argument("-o", "--output", required=True, metavar="FILE", help="report.html or report.md")
+    parser.add_argument("--export", metavar="FILE", help="also write the trials table as .csv or .parquet")
+
+
+def execute(args, argv) -> int:
+    from fer_bench.report.render import render_report
+
+    started = time.time()
+    output = render_report(args.results, Path(args.output))
+    print(f"report: {output} ({time.time() - started:.1f}s)")
+    if args.export:
+        from fer_bench.report.export import export_trials
+
+        print(f"trials table: {export_trials(args.results, Path(args.export))}")
+    return EXIT_OK

@@ -1,0 +1,77 @@
+"""`fer-bench run SPECS`: train every trial of the specs into records, here or spread over machines."""
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+from fer_bench.cli.arguments import add_trial_flags, overrides, port, positive
+from fer_bench.errors import UserError
+
+NAME, HELP = "run", "train every trial of the specs and write one record each"
+
+
+def add_arguments(run) -> None:
+    add_trial_flags(run)
+    run.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    run.add_argument("--rerun", action="store_true", help="redo trials that already have a record")
+    run.add_argument("--quiet", action="store_true", help="only the final summary")
+    run.add_argument("--tensorboard", action="store_true",
+                     help="also write TensorBoard logs into each trial's folder (TensorFlow backend)")
+    spread = run.add_argument_group("spread over machines (Keras Tuner chief/worker over gRPC)")
+    role = spread.add_mutually_exclusive_group()
+    role.add_argument("--chief", action="store_true", help="hand the specs' trials to workers; train none here")
+    role.add_argument("--worker", action="store_true", help="train the trials a chief hands out")
+    spread.add_argument("--host", default="0.0.0.0",  # noqa: S104 - workers on other machines must reach it
+                        help="chief: address to listen on (default: all; the protocol is unauthenticated)")
+    spread.add_argument("--port", type=port, metavar="N", help="chief: port to listen on")
+    spread.add_argument("--lease", type=positive, metavar="S", default=60,
+                        help="chief: seconds a silent worker keeps its trial before another gets it (default: 60)")
+    spread.add_argument("--chief-address", metavar="HOST:PORT", help="worker: where the chief listens")
+    spread.add_argument("--worker-id", metavar="ID",
+                        help="worker: its name (default: host-pid); back with the same id, it resumes its trial")
+    spread.add_argument("--connect-timeout", type=positive, metavar="S", default=120,
+                        help="worker: seconds to wait for the chief before giving up (default: 120)")
+
+
+def execute(args, argv) -> int:
+    stray = sorted(k for k in os.environ if k.startswith("KERASTUNER_"))
+    if stray:  # they switch a Keras Tuner Tuner into distributed mode; fer-bench uses oracles and its own flags
+        print(f"warning: ignoring {', '.join(stray)}: fer-bench spreads work with --chief and --worker",
+              file=sys.stderr)
+    if args.chief:
+        return _chief(args)
+    if args.worker:
+        return _worker(args, argv)
+    for flag in ("port", "chief_address", "worker_id"):
+        if getattr(args, flag) is not None:
+            raise UserError(f"fer-bench run: --{flag.replace('_', '-')} needs --chief or --worker")
+    from fer_bench.scheduling.local import run_specs
+
+    return run_specs(args.specs, args.data, overrides(args), Path(args.out), args.device, args.rerun, args.quiet,
+                     command=["fer-bench", *argv], only=args.only, tensorboard=args.tensorboard)
+
+
+def _chief(args) -> int:
+    if args.port is None:
+        raise UserError("fer-bench run --chief: give --port N (0 picks a free one)")
+    if args.rerun:
+        raise UserError("fer-bench run --chief: --rerun is not spread to workers; retrain into a fresh --out "
+                        "or remove the records first (fer-bench clean)")
+    from fer_bench.distributed.launch import run_chief
+
+    return run_chief(args.specs, args.data, overrides(args), Path(args.out), args.rerun, args.host, args.port,
+                     args.lease, args.only)
+
+
+def _worker(args, argv) -> int:
+    if args.only:
+        raise UserError("fer-bench run --worker: --only belongs on the chief, which chooses the trials")
+    if not args.chief_address:
+        raise UserError("fer-bench run --worker: give --chief-address HOST:PORT")
+    from fer_bench.distributed.launch import run_worker
+
+    worker_id = args.worker_id or f"{platform.node()}-{os.getpid()}"
+    return run_worker(args.specs, args.data, overrides(args), Path(args.out), args.device, args.chief_address,
+                      worker_id, args.connect_timeout, args.quiet, command=["fer-bench", *argv],
+                      tensorboard=args.tensorboard)

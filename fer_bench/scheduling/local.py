@@ -1,0 +1,110 @@
+"""A run on this machine: plan every spec, start the backend once, train the queue's work in order."""
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+from fer_bench.errors import EXIT_OK, EXIT_TRIALS, UserError
+from fer_bench.faults import fault_point
+from fer_bench.progress import Progress, format_seconds, process_start_time
+from fer_bench.records import check_results_dir
+from fer_bench.scheduling.plan import plan_specs
+from fer_bench.scheduling.queue import WorkQueue, proposal_score, recorded_trials
+from fer_bench.spec.trials import Overrides
+
+
+def start(device: str, planned):
+    """The backend on `device` and the environment every record keeps."""
+    from fer_bench.training.backend import environment, start_backend
+
+    device_info = start_backend(device)
+    env = environment(device_info, search=any(p.loaded.spec.search for p in planned))
+    for spec in planned:
+        loops = {t.trial.config["training"]["loop"] for t in spec.trials} or {spec.loaded.spec.training.loop}
+        if "device" in loops and env["backend"] != "jax":
+            raise UserError(f"{spec.loaded.path}: training.loop: device needs the JAX backend (KERAS_BACKEND=jax); "
+                            f"this run is on {env['backend']}: set KERAS_BACKEND=jax, or use loop: fit")
+    return device_info, env
+
+
+def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str,
+              rerun: bool, quiet: bool, command: list[str], only: str | None = None,
+              tensorboard: bool = False) -> int:
+    started, process_start = time.time(), process_start_time()
+    out = check_results_dir(out)
+    fault_point("data")
+    planned = plan_specs(paths, data_flag, overrides, only)
+    recorded = recorded_trials(planned, out, rerun)
+    searching = any(p.loaded.spec.search for p in planned)
+    if not searching and not _sweep_pending(planned, recorded):
+        total = sum(len(p.trials) for p in planned)
+        print(f"nothing to do: all {total} trials already recorded in {out} (--rerun redoes them)")
+        return EXIT_OK
+
+    device_info, env = start(device, planned)
+    from fer_bench.scheduling.executor import Trainer
+
+    queue = WorkQueue(planned, out, recorded)
+    epochs = [p.trials[0].trial.config["training"]["epochs"] if p.trials
+              else overrides.epochs or p.loaded.spec.training.epochs for p in planned]
+    progress = Progress(queue.expected, [max(epochs)] * queue.expected, quiet=quiet)
+    if tensorboard:
+        _check_tensorboard(env["backend"])
+    trainer = Trainer(out, env, progress, command, process_start, rerun, tensorboard=tensorboard)
+    work = queue.next()
+    if work is None:
+        for search in queue.searches():
+            print("\n".join(search.table()))
+        print(f"nothing to do: every trial is already recorded in {out} (--rerun redoes them)")
+        return EXIT_OK
+    skipped = sum(len(p.trials) for p in planned) - sum(r.expected for r in queue.runs if not r.proposes)
+    progress.say(f"running {queue.expected} trials ({skipped} already recorded) on {env['backend']} "
+                 f"{device_info['kind']} ({device_info['name']}); results in {out}")
+    while work is not None:
+        _train(work, queue, trainer)
+        work = queue.next()
+    counts = trainer.counts
+    ran = sum(counts.values())
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    others = f", {trainer.elsewhere} done by another process" if trainer.elsewhere else ""
+    replayed = sum(run.replayed for run in queue.searches())
+    replay = f", {replayed} search trials replayed from records" if replayed else ""
+    for search in queue.searches():
+        print("\n".join(search.table()))
+    print(f"done: {ran} trials run ({summary}), {skipped} skipped{others}{replay}, in "
+          f"{format_seconds(time.time() - started)}; records in {out}")
+    return EXIT_OK if counts["complete"] == ran else EXIT_TRIALS
+
+
+def _train(work, queue, trainer) -> None:
+    """Every trial of one work item; a search proposal's score goes back to its strategy."""
+    records = []
+    for planned_trial in work.trials:
+        record = trainer.train(work.spec, planned_trial, work.search)
+        # Another process has it. A search waits, since its next proposal needs the score, and trains
+        # the trial itself if that process dies without a record.
+        while record is None and work.proposal is not None:
+            record = trainer.wait_for(work.spec, planned_trial) or trainer.train(work.spec, planned_trial,
+                                                                                 work.search)
+        records.append(record)
+    if work.proposal is not None:
+        queue.finish(work, *proposal_score(records, work.spec.loaded.spec.search.objective))
+
+
+def _check_tensorboard(backend: str) -> None:
+    if backend != "tensorflow":
+        print(f"warning: --tensorboard: logs are written on the TensorFlow backend only, not {backend}",
+              file=sys.stderr)
+    elif importlib.util.find_spec("tensorboard") is None:
+        raise UserError("--tensorboard: TensorFlow writes the logs through TensorBoard, which is not installed: "
+                        "pip install 'fer-bench[tensorboard]'")
+
+
+def _sweep_pending(planned, recorded: dict[str, dict[str, dict]]) -> bool:
+    from fer_bench.records import DONE_STATUSES
+
+    return any(recorded[spec.name].get(p.trial_id, {}).get("status") not in DONE_STATUSES
+               for spec in planned for p in spec.trials)
+
+

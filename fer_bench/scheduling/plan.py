@@ -1,0 +1,240 @@
+"""Specs + data -> the trials a run will make, with ids, sizes and a time estimate (`fer-bench list`)."""
+
+import contextlib
+import fnmatch
+import json
+import os
+import platform
+import statistics
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fer_bench.data.formats import FERData
+from fer_bench.data.source import load_data, resolve_data_path
+from fer_bench.data.splits import Split, describe_splits, sanity_warnings, study_splits
+from fer_bench.errors import UserError, WriteError
+from fer_bench.models import BUILDERS, ModelCost
+from fer_bench.progress import format_seconds
+from fer_bench.records import DONE_STATUSES, iter_records
+from fer_bench.spec.load import load_spec
+from fer_bench.spec.schema import LoadedSpec
+from fer_bench.spec.search import grid_points
+from fer_bench.spec.trials import Overrides, Trial, describe_trials, expand, search_trials
+from fer_bench.storage import cache_dir, write_json_atomic
+
+# A forward pass costs about a third of a training step (forward, backward, update).
+FORWARD_SHARE = 1 / 3
+
+
+@dataclass
+class PlannedTrial:
+    trial: Trial
+    trial_id: str
+    data: FERData
+    splits: dict[str, Split]
+    dropped_from_training: int = 0
+
+    @property
+    def cost(self) -> ModelCost | None:
+        model = self.trial.config["model"]
+        return BUILDERS[model["builder"]].cost_of(model["params"])
+
+
+class Planner:
+    """Splits for each dataset configuration of one data set, computed once and shared."""
+
+    def __init__(self, data: FERData):
+        self.data = data
+        self._splits: dict[tuple, tuple[dict[str, Split], int]] = {}
+
+    def plan(self, trial: Trial) -> PlannedTrial:
+        ds = trial.config["dataset"]
+        key = (ds["split_seed"], ds["validation_fraction"], ds["max_train_samples"], ds["max_eval_samples"],
+               ds["drop_test_duplicates"], ds["drop_blank"], ds["protocol"])
+        if key not in self._splits:
+            dropped = dropped_rows(self.data, *key[4:6])
+            self._splits[key] = (study_splits(self.data, *key[:4], drop_from_training=dropped, protocol=key[6]),
+                                 0 if dropped is None else len(dropped))
+        splits, n_dropped = self._splits[key]
+        return PlannedTrial(trial, trial.trial_id(self.data.fingerprint), self.data, splits, n_dropped)
+
+
+@dataclass
+class PlannedSpec:
+    loaded: LoadedSpec
+    trials: list[PlannedTrial]  # every trial of a sweep; none for a search, whose trials come as it goes
+    planner: Planner
+    overrides: Overrides
+    only: str | None = None  # `--only PATTERN`: trial ids (a sweep) or strategy names (a search)
+
+    @property
+    def name(self) -> str:
+        return self.loaded.spec.name
+
+    @property
+    def strategies(self) -> list[str]:
+        search = self.loaded.spec.search
+        return [s for s in search.strategies if self.only is None or fnmatch.fnmatchcase(s, self.only)]
+
+
+SUMMARY_FORMAT = 1
+
+
+def source_summary(data: FERData) -> dict:
+    """describe_splits of the source's usages, kept in the cache per data fingerprint: it reads every
+    pixel (half a second on the full set), and every run checks it."""
+    path = cache_dir() / f"summary-{SUMMARY_FORMAT}-{data.fingerprint.rsplit(':', 1)[-1]}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    summary = describe_splits(data)
+    with contextlib.suppress(OSError, WriteError):  # an unwritable cache costs the next run half a second
+        write_json_atomic(path, summary)
+    return summary
+
+
+def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides,
+               only: str | None = None) -> list[PlannedSpec]:
+    """Validate every spec and load its data before anything trains: bad input fails early."""
+    loaded = [load_spec(Path(p)) for p in paths]
+    names = [spec.spec.name for spec in loaded]
+    for name in names:
+        if names.count(name) > 1:
+            raise UserError(f"two specs are both named {name!r}: their results would mix")
+    planners: dict[Path, Planner] = {}
+    planned = []
+    for spec in loaded:
+        source = resolve_data_path(data_flag, spec.spec.dataset.source, spec.path.parent)
+        if source not in planners:
+            planners[source] = Planner(load_data(source))
+            for warning in sanity_warnings(source_summary(planners[source].data)):
+                print(f"warning: {source}: {warning}", file=sys.stderr)
+        planner = planners[source]
+        trials = [planner.plan(t) for t in expand(spec, overrides)]
+        if only is not None:
+            trials = [t for t in trials if fnmatch.fnmatchcase(t.trial_id, only)]
+        planned.append(PlannedSpec(spec, trials, planner, overrides, only))
+    if only is not None and not any(p.trials or (p.loaded.spec.search and p.strategies) for p in planned):
+        raise UserError(f"--only {only!r} matches no trial id of a sweep and no strategy of a search in "
+                        f"{', '.join(paths)} (`fer-bench list` shows the ids; a glob, e.g. 'dropout-0.25_*')")
+    return planned
+
+
+def dropped_rows(data: FERData, test_duplicates: bool, blank: bool) -> np.ndarray | None:
+    """Training rows that a spec's dataset.drop_* options remove before the split."""
+    if not (test_duplicates or blank):
+        return None
+    from fer_bench.data.audit import copies_among, load_audit
+
+    audit = load_audit(data)
+    training = data.indices("Training")
+    drop = []
+    if test_duplicates:
+        tests = np.concatenate([data.indices("PublicTest"), data.indices("PrivateTest")])
+        drop.append(training[copies_among(audit, training, tests)])
+    if blank:
+        drop.append(np.intersect1d(training, np.array(audit["blank"], dtype=int)))
+    return np.unique(np.concatenate(drop)).astype(int)
+
+
+def measured_rates(results: Path) -> dict:
+    """Training speed seen on this host and backend in earlier records: per model and in MACs/s."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    per_model: dict[str, list[float]] = {}
+    mac_rates = []
+    if results.is_dir():
+        for _, record in iter_records(results):
+            env, timing, model = record.get("environment", {}), record.get("timing", {}), record.get("model")
+            ips = timing.get("steady_train_images_per_s")
+            if env.get("host") != platform.node() or env.get("backend") != backend or not ips or not model:
+                continue
+            per_model.setdefault(_model_key(record["config"]["model"]), []).append(ips)
+            mac_rates.append(ips * model["macs_per_image"])
+    return {"per_model": {k: statistics.median(v) for k, v in per_model.items()},
+            "macs_per_s": statistics.median(mac_rates) if mac_rates else None}
+
+
+def _model_key(model: dict) -> str:
+    return repr(sorted(model["params"].items())) + model["builder"]
+
+
+def estimate_seconds(planned: PlannedTrial, rates: dict) -> float | None:
+    ips = rates["per_model"].get(_model_key(planned.trial.config["model"]))
+    cost = planned.cost
+    if ips is None and rates["macs_per_s"] and cost is not None:
+        ips = rates["macs_per_s"] / cost.macs
+    if ips is None:
+        return None
+    n = {name: len(split.indices) for name, split in planned.splits.items()}
+    epochs = planned.trial.config["training"]["epochs"]
+    forward = FORWARD_SHARE * ips
+    return epochs * (n["train"] / ips + n["validation"] / forward) + (n["public_test"] + n["private_test"]) / forward
+
+
+def done_ids(results: Path, spec_name: str) -> dict[str, str]:
+    spec_dir = results / spec_name
+    if not spec_dir.is_dir():
+        return {}
+    return {r["trial_id"]: r["status"] for _, r in iter_records(spec_dir)}
+
+
+def _listed(spec: PlannedSpec) -> tuple[list[PlannedTrial], list[tuple[str, int]], PlannedTrial]:
+    """The trials known before a run, per oracle strategy how many it will propose, and a trial to
+    size the others by."""
+    search = spec.loaded.spec.search
+    if search is None:
+        return spec.trials, [], spec.trials[0]
+    points = grid_points(search)
+    gridded = "grid" in spec.strategies
+    listed = [spec.planner.plan(t) for number, values in enumerate(points, start=1)
+              for t in search_trials(spec.loaded, spec.overrides, "grid", number, values) if gridded or number == 1]
+    executions = spec.overrides.seeds or search.executions
+    later = [(name, n * executions) for name, n in search.trials_per_strategy().items()
+             if name != "grid" and name in spec.strategies]
+    return listed if gridded else [], later, listed[0]
+
+
+def print_plan(planned: list[PlannedSpec], results: Path) -> None:
+    rates = measured_rates(results)
+    total, unknown = 0.0, 0
+    for spec in planned:
+        if not spec.trials and spec.loaded.spec.search is None:
+            continue  # --only left none of it
+        listed, later, first = _listed(spec)
+        n = {k: len(v.indices) for k, v in first.splits.items()}
+        count = describe_trials(spec.loaded, spec.overrides)
+        if spec.only and spec.loaded.spec.search is None:
+            count = f"{len(spec.trials)} of {count} (--only {spec.only})"
+        print(f"{spec.loaded.spec.name} ({spec.loaded.path}): {count} on "
+              f"{first.data.describe()['source']} data {first.data.fingerprint}; "
+              f"train {n['train']}, validation {n['validation']}, tests {n['public_test']}+{n['private_test']}")
+        recorded = done_ids(results, spec.loaded.spec.name)
+        for planned_trial in listed:
+            trial = planned_trial.trial
+            cost = planned_trial.cost
+            seconds = estimate_seconds(planned_trial, rates)
+            state = recorded.get(planned_trial.trial_id, "pending")
+            if state in DONE_STATUSES:
+                seconds = 0.0
+            total += seconds or 0.0
+            unknown += seconds is None
+            params = ", ".join(f"{k}={v}" for k, v in trial.params.items()) or "(spec as written)"
+            size = f"{cost.parameters:>11,} params {cost.macs / 1e6:>9.1f} MMAC/img" if cost else \
+                f"{'?':>11} params {'?':>9} MMAC/img"
+            print(f"  {planned_trial.trial_id:<44} {state:<9} {size}  {trial.config['training']['epochs']:>3} epochs  "
+                  f"~{format_seconds(seconds) if seconds is not None else '?':>7}  {params}")
+        for name, count in later:
+            seconds = estimate_seconds(first, rates)
+            total += count * (seconds or 0.0)
+            unknown += count * (seconds is None)
+            print(f"  {name}: {count} trials that Keras Tuner's oracle proposes as the search runs, "
+                  f"~{format_seconds(seconds) if seconds is not None else '?'} each (estimated at the space's first "
+                  "point)")
+    note = (f" ({unknown} trials without a measured rate on this host and backend yet: run one trial, "
+            "e.g. fer-bench run benchmark/smoke.yaml)") if unknown else ""
+    print(f"estimated time for pending trials: ~{format_seconds(total)}{note}")
+    print("MMAC/img: million multiply-accumulates of conv and dense kernels per image (forward pass)")

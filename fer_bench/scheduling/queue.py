@@ -1,0 +1,196 @@
+"""What to train next: the pending trials of sweeps and the proposals of searches, in spec order.
+
+One queue serves a local run and a distributed chief alike. A work item is one sweep trial, or one
+search proposal with all its executions (seeds).
+"""
+
+import itertools
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fer_bench.records import DONE_STATUSES, iter_records, update_plan
+from fer_bench.scheduling.plan import PlannedSpec, PlannedTrial
+from fer_bench.search.summary import WITHIN, better, objective_value, strategy_summary
+from fer_bench.spec.trials import search_trials
+from fer_bench.storage import inside, remove_stale_temp_files
+
+
+@dataclass
+class Work:
+    spec: PlannedSpec
+    trials: list[PlannedTrial]
+    proposal: Any = None  # a search's Proposal; None for a sweep trial
+    search: dict | None = None  # what each record of a search trial keeps under "search"
+
+    def describe(self) -> dict:
+        """The work as plain data, for a worker that plans the same specs itself."""
+        described = {"spec": self.spec.name, "trial_ids": [t.trial_id for t in self.trials],
+                     "data": self.trials[0].data.fingerprint}
+        if self.proposal is not None:
+            p = self.proposal
+            described.update(strategy=p.strategy, number=p.number, tuner_trial_id=p.tuner_trial_id,
+                             values=p.values, search=self.search)
+        return described
+
+
+def proposal_score(records: list[dict | None], objective: str) -> tuple[float | None, str]:
+    """The mean objective over a proposal's executions; None (and why) when any did not complete."""
+    values = []
+    for record in records:
+        value = None if record is None else objective_value(record, objective)
+        if value is None:
+            status = "missing" if record is None else record.get("status")
+            error = "" if record is None else record.get("error", "")
+            return None, f"an execution is {status}" + (f": {error}" if error else "")
+        values.append(value)
+    return statistics.fmean(values), ""
+
+
+class SweepRun:
+    """The trials of a sweep spec that have no record yet, in the spec's order."""
+
+    proposes = False
+
+    def __init__(self, planned: PlannedSpec, recorded: dict[str, str]):
+        self.planned = planned
+        self.pending = [t for t in planned.trials if recorded.get(t.trial_id) not in DONE_STATUSES]
+        self.expected = len(self.pending)
+
+    def next(self) -> Work | None:
+        return Work(self.planned, [self.pending.pop(0)]) if self.pending else None
+
+    def finish(self, work: Work, score: float | None, message: str = "") -> None:
+        pass
+
+
+@dataclass
+class StrategyResult:
+    numbers: dict[int, tuple[dict, float | None]] = field(default_factory=dict)  # number -> (values, score)
+    best: float | None = None
+
+
+class SearchRun:
+    """A search spec: its strategies propose in turn, recorded proposals are replayed, not retrained.
+
+    Replaying feeds each oracle the recorded scores in trial order, so a rerun proposes exactly the
+    sequence of an uninterrupted run and trains only what is missing.
+    """
+
+    proposes = True
+
+    def __init__(self, planned: PlannedSpec, records: dict[str, dict]):
+        from fer_bench.search.strategies import make_strategy
+
+        self.planned = planned
+        self.search = planned.loaded.spec.search
+        self.records = records
+        self.strategies = [make_strategy(name, self.search) for name in planned.strategies]
+        self.results = {name: StrategyResult() for name in planned.strategies}
+        self._tuner_ids = itertools.count()
+        executions = planned.overrides.seeds or self.search.executions
+        budget = sum(n for s, n in self.search.trials_per_strategy().items() if s in planned.strategies) * executions
+        done = sum(1 for r in records.values() if r.get("status") in DONE_STATUSES
+                   and (r.get("search") or {}).get("strategy") in planned.strategies)
+        self.expected = max(budget - done, 0)
+        self.replayed = 0
+
+    def next(self) -> Work | None:
+        for strategy in self.strategies:
+            # A fresh id per proposal: an oracle hands a tuner id that still has a trial the same trial.
+            while (proposal := strategy.propose(f"fer-bench-{next(self._tuner_ids)}")) is not None:
+                trials = [self.planned.planner.plan(t) for t in search_trials(
+                    self.planned.loaded, self.planned.overrides, strategy.name, proposal.number, proposal.values)]
+                recorded = [self.records.get(t.trial_id) for t in trials]
+                if all(r is not None and r.get("status") in DONE_STATUSES for r in recorded):
+                    self.finish_proposal(proposal, *proposal_score(recorded, self.search.objective))
+                    self.replayed += 1
+                    continue
+                return Work(self.planned, trials, proposal, {
+                    "strategy": strategy.name, "trial_number": proposal.number,
+                    "tuner_trial_id": proposal.tuner_trial_id, "objective": self.search.objective,
+                    "direction": self.search.direction, "best_before": self.results[strategy.name].best})
+        return None
+
+    def finish(self, work: Work, score: float | None, message: str = "") -> None:
+        self.finish_proposal(work.proposal, score, message)
+
+    def finish_proposal(self, proposal, score: float | None, message: str) -> None:
+        strategy = next(s for s in self.strategies if s.name == proposal.strategy)
+        strategy.report(proposal, score, message)
+        result = self.results[proposal.strategy]
+        result.numbers[proposal.number] = (proposal.values, score)
+        if score is not None and better(score, result.best, self.search.direction):
+            result.best = score
+
+    def table(self) -> list[str]:
+        """Per strategy: trials, best objective and where it was reached, trials to come near the best."""
+        direction = self.search.direction
+        summary = strategy_summary({name: [(n, v, s) for n, (v, s) in result.numbers.items()]
+                                    for name, result in self.results.items()}, direction)
+        if summary["overall"] is None:
+            return [f"{self.planned.name}: no search trial completed"]
+        lines = [f"{self.planned.name}: {self.search.objective} ({'higher' if direction == 'max' else 'lower'} is "
+                 f"better); near = within {WITHIN:g} of the best of all strategies ({summary['overall']:.4f}); "
+                 f"unscored = failed, diverged or timed out",
+                 f"  {'strategy':<10}{'trials':>7}{'unscored':>9}{'best':>9}  {'at trial':>8}{'near at':>9}"
+                 "  parameters"]
+        for row in summary["rows"]:
+            best = f"{row['best']:.4f}" if row["best"] is not None else "-"
+            shown = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in row["params"].items())
+            lines.append(f"  {row['strategy']:<10}{row['trials']:>7}{row['unscored']:>9}{best:>9}  "
+                         f"{row['at'] or '-':>8}{row['near_at'] or '-':>9}  {shown}".rstrip())
+        return lines
+
+
+def recorded_trials(planned: list[PlannedSpec], out: Path, rerun: bool) -> dict[str, dict[str, dict]]:
+    """Per spec name, its records by trial id (none with --rerun); read once per run."""
+    found = {}
+    for spec in planned:
+        spec_dir = inside(out, Path(spec.name))
+        remove_stale_temp_files(spec_dir)
+        found[spec.name] = {} if rerun or not spec_dir.is_dir() else {
+            r["trial_id"]: r for _, r in iter_records(spec_dir)}
+    return found
+
+
+class WorkQueue:
+    """Every spec's work in the order the specs were given."""
+
+    def __init__(self, planned: list[PlannedSpec], out: Path, recorded: dict[str, dict[str, dict]]):
+        self.runs = []
+        for spec in planned:
+            spec_dir = inside(out, Path(spec.name))
+            records = recorded[spec.name]
+            if spec.loaded.spec.search is not None:
+                self.runs.append(SearchRun(spec, records))
+            else:
+                update_plan(spec_dir, {p.trial_id: {"variant": p.trial.variant, "seed": p.trial.seed,
+                                                    "params": p.trial.params} for p in spec.trials})
+                self.runs.append(SweepRun(spec, {k: r.get("status") for k, r in records.items()}))
+        self.out = out
+
+    @property
+    def expected(self) -> int:
+        return sum(run.expected for run in self.runs)
+
+    def next(self) -> Work | None:
+        for run in self.runs:
+            work = run.next()
+            if work is not None:
+                if work.proposal is not None:
+                    update_plan(inside(self.out, Path(work.spec.name)), {t.trial_id: {
+                        "variant": t.trial.variant, "seed": t.trial.seed, "params": t.trial.params,
+                        "search": t.trial.search} for t in work.trials})
+                return work
+        return None
+
+    def finish(self, work: Work, score: float | None, message: str = "") -> None:
+        self._run_of(work).finish(work, score, message)
+
+    def _run_of(self, work: Work):
+        return next(run for run in self.runs if run.planned is work.spec)
+
+    def searches(self) -> list[SearchRun]:
+        return [run for run in self.runs if isinstance(run, SearchRun)]

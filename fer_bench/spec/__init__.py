@@ -1,0 +1,1 @@
+"""Specs: YAML loading, the schema, search spaces, trial expansion and ids."""

@@ -1,0 +1,180 @@
+"""The `search` section of a spec: strategies, objective, budget and the space they search.
+
+Only the schema lives here; Keras Tuner is imported where a search runs (fer_bench/search/).
+"""
+
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PositiveInt, field_validator, model_validator
+
+from fer_bench.spec.base import Strict
+
+Strategy = Literal["grid", "random", "bayesian"]
+
+
+STRATEGIES = ("grid", "random", "bayesian")
+
+
+# Objectives are read from the record; the test splits are not among them on purpose: tuning on
+# them would make the reported test accuracy optimistic.
+OBJECTIVES = {"val_accuracy": "max", "val_loss": "min", "best_val_accuracy": "max"}
+
+
+class ChoiceParam(Strict):
+    type: Literal["choice"]
+    values: list[Any] = Field(min_length=1)
+
+    @field_validator("values")
+    @classmethod
+    def _distinct(cls, values):
+        seen = [json.dumps(v, sort_keys=True) for v in values]
+        for text in seen:
+            if seen.count(text) > 1:
+                raise ValueError(f"value {text} is listed twice")
+        return values
+
+    def representatives(self) -> list:
+        return list(self.values)
+
+
+class _Range(Strict):
+    sampling: Literal["linear", "log"] = "linear"
+
+    @model_validator(mode="after")
+    def _check_range(self):
+        if self.min >= self.max:
+            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        if self.sampling == "log" and self.min <= 0:
+            raise ValueError(f"log sampling needs min > 0 (got min {self.min})")
+        if self.step is not None:
+            if self.sampling == "log" and self.step <= 1:
+                raise ValueError(f"with log sampling the step multiplies: it must be above 1 (got {self.step})")
+            if self.sampling == "linear" and self.step > self.max - self.min:
+                raise ValueError(f"step {self.step} is wider than the range {self.min}..{self.max}")
+        return self
+
+    @property
+    def has_grid(self) -> bool:
+        return self.step is not None
+
+    def grid_values(self) -> list:
+        """Every value of a stepped range, min first; max included when a step lands on it."""
+        lo, hi, step = self.min, self.max, self.step
+        if self.sampling == "linear":
+            count = math.floor((hi - lo) / step + 1e-9) + 1
+            values = [lo + i * step for i in range(count)]
+        else:
+            count = math.floor(math.log(hi / lo) / math.log(step) + 1e-9) + 1
+            values = [lo * step**i for i in range(count)]
+        return [self._clean(v) for v in values]
+
+    def representatives(self) -> list:
+        """The values a spec check tries: both ends (a stepped range's last value may fall short of max)."""
+        return [self.min, self.grid_values()[-1] if self.has_grid else self.max]
+
+
+class IntParam(_Range):
+    type: Literal["int"]
+    min: int
+    max: int
+    step: PositiveInt | None = None
+
+    @property
+    def has_grid(self) -> bool:
+        return self.step is not None or self.sampling == "linear"
+
+    def grid_values(self) -> list:
+        if self.step is None:
+            return list(range(self.min, self.max + 1))
+        return _Range.grid_values(self)
+
+    @staticmethod
+    def _clean(value) -> int:
+        return int(round(value))
+
+
+class FloatParam(_Range):
+    type: Literal["float"]
+    min: float
+    max: float
+    step: float | None = Field(default=None, gt=0)
+
+    @staticmethod
+    def _clean(value) -> float:
+        return float(f"{value:.12g}")  # 0.1 * 3 -> 0.3, not 0.30000000000000004
+
+
+Param = Annotated[ChoiceParam | IntParam | FloatParam, Field(discriminator="type")]
+
+
+class BayesianOptions(Strict):
+    initial_points: PositiveInt | None = None  # Keras Tuner's default: 3 per searched key, at least 3
+    alpha: float = Field(default=1e-4, gt=0)
+    beta: float = Field(default=2.6, gt=0)
+
+
+class SearchSpec(Strict):
+    strategy: Strategy | list[Strategy]
+    objective: Literal["val_accuracy", "val_loss", "best_val_accuracy"] = "val_accuracy"
+    max_trials: PositiveInt = 10  # per random or Bayesian strategy; grid runs every point of the space
+    executions: PositiveInt = 1  # seeds per trial: 0..executions-1; the objective is their mean
+    seed: int = Field(default=1, ge=1)  # the oracles' seed (Keras Tuner takes 0 as "pick one at random")
+    bayesian: BayesianOptions = Field(default_factory=BayesianOptions)
+    space: dict[str, Param] = Field(min_length=1)
+
+    @property
+    def strategies(self) -> list[str]:
+        return [self.strategy] if isinstance(self.strategy, str) else list(self.strategy)
+
+    @property
+    def direction(self) -> str:
+        return OBJECTIVES[self.objective]
+
+    @field_validator("strategy")
+    @classmethod
+    def _distinct_strategies(cls, strategy):
+        if isinstance(strategy, list) and (not strategy or len(set(strategy)) != len(strategy)):
+            raise ValueError("a list of strategies must be non-empty and name each strategy once")
+        return strategy
+
+    @model_validator(mode="after")
+    def _check_strategies(self):
+        if "grid" in self.strategies:
+            for key, param in self.space.items():
+                if not isinstance(param, ChoiceParam) and not param.has_grid:
+                    raise ValueError(
+                        f"grid over {key!r} needs a step: a {param.sampling} {param.type} range without one has "
+                        "no grid (Keras Tuner would silently take 10 values)")
+        if "bayesian" in self.strategies:
+            initial = self.initial_points
+            if initial >= self.max_trials:
+                raise ValueError(
+                    f"bayesian: {initial} initial random points leave none of max_trials ({self.max_trials}) to the "
+                    "Gaussian process; raise max_trials or lower bayesian.initial_points")
+        return self
+
+    @property
+    def initial_points(self) -> int:
+        return self.bayesian.initial_points or max(3 * len(self.space), 3)
+
+    def grid_size(self) -> int:
+        return math.prod(len(_values(p)) for p in self.space.values())
+
+    def trials_per_strategy(self) -> dict[str, int]:
+        return {s: self.grid_size() if s == "grid" else self.max_trials for s in self.strategies}
+
+
+def _values(param) -> list:
+    return param.values if isinstance(param, ChoiceParam) else param.grid_values()
+
+
+def grid_points(search: SearchSpec) -> list[dict[str, Any]]:
+    """Every combination of the space, the first key varying slowest: the grid's fixed order."""
+    import itertools
+
+    keys = list(search.space)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(_values(search.space[k]) for k in keys))]
+
+

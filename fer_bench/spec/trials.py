@@ -1,0 +1,190 @@
+"""A validated spec -> its trials: variants x grid points x seeds (or one search proposal), with ids."""
+
+import copy
+import difflib
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fer_bench.errors import UserError
+from fer_bench.spec.schema import LATER_KEYS, SWEEPABLE_ROOTS, LoadedSpec, SweepSpec, validate_spec
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """CLI flags that change what a trial does; each is recorded and enters the trial id."""
+
+    epochs: int | None = None
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = None
+    seeds: int | None = None
+    trial_timeout: float | None = None
+    budget: float | None = None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    def dotted(self) -> dict[str, Any]:
+        paths = {"epochs": "training.epochs", "max_train_samples": "dataset.max_train_samples",
+                 "max_eval_samples": "dataset.max_eval_samples", "trial_timeout": "training.timeout_s",
+                 "budget": "training.budget_s"}
+        return {paths[k]: v for k, v in self.as_dict().items() if k in paths}
+
+
+@dataclass(frozen=True)
+class Trial:
+    spec_name: str
+    variant: str
+    params: dict[str, Any]
+    seed: int
+    config: dict[str, Any]  # the resolved dataset, model and training sections
+    overrides: dict[str, Any] = field(default_factory=dict)
+    search: dict[str, Any] | None = None  # {"strategy", "trial_number"} for a trial a search proposed
+
+    @property
+    def slug(self) -> str:
+        if self.search:
+            return f"{self.search['strategy']}-{self.search['trial_number']:03d}_{self.variant}_s{self.seed}"
+        return f"{self.variant}_s{self.seed}"
+
+    def trial_id(self, data_fingerprint: str) -> str:
+        hashed = copy.deepcopy(self.config)
+        hashed["dataset"].pop("source", None)  # the fingerprint stands for the data, not its path
+        for path, default in LATER_KEYS.items():
+            *parents, leaf = path
+            node = hashed
+            for part in parents:
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict) and leaf in node and node[leaf] == default:
+                del node[leaf]
+        identity = {"spec": self.spec_name, "config": hashed, "seed": self.seed, "data": data_fingerprint}
+        if self.search:  # equal parameters under two strategies are two trials
+            identity["strategy"] = self.search["strategy"]
+        blob = json.dumps(identity, sort_keys=True)
+        return f"{self.slug}_{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
+
+
+def describe_trials(loaded: LoadedSpec, overrides: Overrides) -> str:
+    """How many trials a spec makes, in words (a search: per strategy, each over its executions)."""
+    search = loaded.spec.search
+    if search is None:
+        return f"{len(expand(loaded, overrides))} trials"
+    executions = overrides.seeds or search.executions
+    parts = " + ".join(f"{name} {n}" for name, n in search.trials_per_strategy().items())
+    return f"search: {parts} trials x {executions} execution{'s' if executions > 1 else ''}, by {search.objective}"
+
+
+def check_search_space(loaded: LoadedSpec) -> None:
+    """Resolve the spec at each end of every searched key (the others at their first value)."""
+    space = loaded.spec.search.space
+    first = {key: param.representatives()[0] for key, param in space.items()}
+    for key, param in space.items():
+        for value in param.representatives():
+            search_trials(loaded, Overrides(), "check", 0, {**first, key: value})
+
+
+def search_trials(loaded: LoadedSpec, overrides: Overrides, strategy: str, number: int,
+                  values: dict[str, Any]) -> list[Trial]:
+    """The trials of one search proposal: its parameters applied to the spec, once per execution seed."""
+    spec, path = loaded.spec, loaded.path
+    settings = [(key, value, "search.space", f"search.space {key}={value!r}") for key, value in values.items()]
+    config = _resolve(spec.model_dump(mode="json", exclude={"search"}), settings, overrides, path)
+    variant = slugify("_".join(f"{k.rsplit('.', 1)[-1]}-{value_label(v)}" for k, v in values.items()))
+    executions = overrides.seeds or spec.search.executions
+    return [Trial(spec.name, variant, dict(values), seed, config, overrides.as_dict(),
+                  {"strategy": strategy, "trial_number": number}) for seed in range(executions)]
+
+
+def _resolve(doc: dict, settings: list[tuple[str, Any, str, str]], overrides: Overrides, path: Path) -> dict:
+    """The validated dataset, model and training sections of `doc` with `settings` applied.
+
+    A setting is (dotted key, value, where it was given, how to name it in an error).
+    """
+    labels = []
+    for key, value, where, label in settings:
+        _set_path(doc, key, value, path, where)
+        if label not in labels:
+            labels.append(label)
+    for key, value in overrides.dotted().items():
+        _set_path(doc, key, value, path, "command-line override")
+    resolved = validate_spec(doc, path, context=", ".join(labels))
+    return resolved.model_dump(mode="json", include=set(SWEEPABLE_ROOTS))
+
+
+def expand(loaded: LoadedSpec, overrides: Overrides) -> list[Trial]:
+    """Every trial of the spec: variants x grid points x seeds, in a fixed order; none for a search."""
+    spec, path = loaded.spec, loaded.path
+    if spec.search is not None:
+        return []
+    base = spec.model_dump(mode="json")
+    sweep = spec.sweep or SweepSpec()
+    variants = sweep.variants or [None]
+    grid_keys = list(sweep.grid)
+    seeds = list(range(overrides.seeds)) if overrides.seeds else spec.seed_list
+    trials = []
+    for variant in variants:
+        for values in itertools.product(*(sweep.grid[k] for k in grid_keys)):
+            params, labels, settings = {}, [], []
+            if variant is not None:
+                index = sweep.variants.index(variant)
+                settings += [(key, value, f"sweep.variants[{index}].set", f"variant {variant.name!r}")
+                             for key, value in variant.set.items()]
+                params.update(variant.set)
+                labels.append(variant.name)
+            for key, value in zip(grid_keys, values):
+                settings.append((key, value, "sweep.grid", f"sweep.grid {key}={value!r}"))
+                params[key] = value
+                labels.append(f"{key.rsplit('.', 1)[-1]}-{value_label(value)}")
+            config = _resolve(copy.deepcopy(base), settings, overrides, path)
+            variant_label = slugify("_".join(labels) or "base")
+            for seed in seeds:
+                trials.append(Trial(spec.name, variant_label, params, seed, config, overrides.as_dict()))
+    slugs = [t.slug for t in trials]
+    duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
+    if duplicates:
+        raise UserError(f"{path}: sweep: two trials share the name {duplicates[0]!r}; make the variants differ")
+    return trials
+
+
+def _set_path(doc: dict, dotted: str, value: Any, path: Path, where: str) -> None:
+    parts = dotted.split(".")
+    if parts[0] not in SWEEPABLE_ROOTS:
+        raise UserError(f"{path}: {where}: {dotted!r} cannot be swept; keys start with "
+                        f"{', '.join(r + '.' for r in SWEEPABLE_ROOTS)}")
+    node = doc
+    for depth, part in enumerate(parts):
+        here = ".".join(parts[:depth]) or "the spec"
+        if not isinstance(node, dict):
+            raise UserError(f"{path}: {where}: {dotted!r}: {here} is not a mapping"
+                            + (" (it is null: enable it with a mapping first)" if node is None else ""))
+        if part not in node:
+            hint = difflib.get_close_matches(part, list(node), n=1)
+            did_you_mean = f"; did you mean {'.'.join([*parts[:depth], hint[0]])!r}?" if hint else ""
+            raise UserError(f"{path}: {where}: {dotted!r}: no key {part!r} in {here}{did_you_mean}")
+        if depth == len(parts) - 1:
+            node[part] = copy.deepcopy(value)
+        else:
+            node = node[part]
+
+
+def value_label(value: Any) -> str:
+    """A parameter value as it appears in variant names and trial ids."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return "-".join(value_label(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}".replace("+", "")
+    if value is None:
+        return "none"
+    if isinstance(value, dict):
+        return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:6]
+    return str(value)
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "trial"

@@ -1,0 +1,271 @@
+"""`training.loop: device` (JAX): the splits stay on the accelerator and each epoch is one compiled call.
+
+The train and validation splits go to the device once, as uint8. Each epoch draws its order on the
+device (`jax.random.permutation`), and one jitted call gathers each batch, scales it to [0, 1] and
+runs Keras's own stateless `train_step` for every step in a `lax.fori_loop`; augmentation and
+dropout are the model's Keras layers, drawing from their seed generators inside the compiled step
+exactly as in `fit()`. Between epochs the state goes back into the model's variables, so every
+Keras callback (the trial monitor, ReduceLROnPlateau, EarlyStopping) sees what it sees under
+`fit()`: one Python round trip per epoch, not per step.
+
+An epoch is split into several calls only when something must look in between: a time limit (the
+timer's stop is checked after each call) or the fault tests' mid-epoch point. On a CPU every call
+is one step (see DeviceLoop).
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from fer_bench.data.formats import EMOTIONS, FERData
+from fer_bench.data.splits import Split
+from fer_bench.faults import fault_point, wants
+
+CALLS_PER_EPOCH_UNDER_A_TIME_LIMIT = 8
+MID_EPOCH_STEP = 3  # where the fault tests' `mid_epoch` point sits, as in fit()'s mid-epoch callback
+
+
+class DeviceLoopError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DeviceSplit:
+    """One split on the device: uint8 pixels (n, 48, 48, 1) and int32 labels."""
+
+    pixels: object
+    labels: object
+
+    @classmethod
+    def put(cls, data: FERData, split: Split) -> "DeviceSplit":
+        import jax
+
+        return cls(jax.device_put(data.pixels[split.indices][..., None]),
+                   jax.device_put(data.labels[split.indices].astype(np.int32)))
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+def check_backend(backend: str, where: str) -> None:
+    if backend != "jax":
+        raise DeviceLoopError(f"{where}: training.loop: device needs the JAX backend (KERAS_BACKEND=jax), not "
+                              f"{backend}; use loop: fit on {backend}")
+
+
+class DeviceLoop:
+    """Compiled epoch functions for one compiled model and batch size.
+
+    On an accelerator an epoch is one call: a `lax.fori_loop` over its steps. On a CPU each call is one
+    step, on data already in place: XLA:CPU compiles a convolution inside a loop to a slow path (20
+    steps of the small CNN: 139 s in a loop, 7.6 s as single steps), so there the loop saves nothing.
+    """
+
+    def __init__(self, model, batch_size: int, seed: int, shuffle: bool, time_limited: bool = False,
+                 whole_epoch_calls: bool | None = None):
+        import jax
+
+        self.model, self.batch_size, self.shuffle = model, batch_size, shuffle
+        self.split_epochs = time_limited
+        self.whole_epoch_calls = jax.default_backend() != "cpu" if whole_epoch_calls is None else whole_epoch_calls
+        self.key = jax.random.key(seed)
+        self.compile_s = 0.0
+        self._compiled: dict[str, object] = {}
+
+    @property
+    def steps_per_call(self) -> str | int:
+        return "epoch" if self.whole_epoch_calls else 1
+
+    # -- the compiled parts ------------------------------------------------------------------------
+    def _order(self, key, labels):
+        import jax
+        import jax.numpy as jnp
+
+        n = labels.shape[0]
+        return jax.random.permutation(key, n) if self.shuffle else jnp.arange(n)
+
+    def _batch(self, pixels, labels, rows):
+        import jax
+        import jax.numpy as jnp
+
+        x = pixels[rows].astype(jnp.float32) / 255.0  # as Split.x scales it on the host
+        return x, jax.nn.one_hot(labels[rows], len(EMOTIONS), dtype=jnp.float32)
+
+    def _rows(self, order, i):
+        import jax
+
+        return jax.lax.dynamic_slice_in_dim(order, i * self.batch_size, self.batch_size)
+
+    def _train_range(self, state, pixels, labels, order, start, stop):
+        import jax
+
+        def step(i, state):
+            return self.model.train_step(state, self._batch(pixels, labels, self._rows(order, i)))[1]
+
+        return jax.lax.fori_loop(start, stop, step, state)
+
+    def _train_at(self, state, pixels, labels, order, i):
+        return self.model.train_step(state, self._batch(pixels, labels, self._rows(order, i)))[1]
+
+    def _train_tail(self, state, pixels, labels, order, tail: int):
+        return self.model.train_step(state, self._batch(pixels, labels, order[-tail:]))[1]
+
+    def _test_range(self, state, pixels, labels, stop):
+        import jax
+        import jax.numpy as jnp
+
+        order = jnp.arange(labels.shape[0])
+
+        def step(i, state):
+            return self.model.test_step(state, self._batch(pixels, labels, self._rows(order, i)))[1]
+
+        return jax.lax.fori_loop(0, stop, step, state)
+
+    def _test_at(self, state, pixels, labels, i):
+        import jax.numpy as jnp
+
+        rows = self._rows(jnp.arange(labels.shape[0]), i)
+        return self.model.test_step(state, self._batch(pixels, labels, rows))[1]
+
+    def _test_tail(self, state, pixels, labels, tail: int):
+        import jax.numpy as jnp
+
+        rows = jnp.arange(labels.shape[0])[-tail:]
+        return self.model.test_step(state, self._batch(pixels, labels, rows))[1]
+
+    # -- state in and out of the model's variables --------------------------------------------------
+    def _train_state(self):
+        m = self.model
+        return ([v.value for v in m.trainable_variables], [v.value for v in m.non_trainable_variables],
+                [v.value for v in m.optimizer.variables], [v.value for v in m.metrics_variables])
+
+    def _test_state(self):
+        m = self.model
+        return ([v.value for v in m.trainable_variables], [v.value for v in m.non_trainable_variables],
+                [v.value for v in m.metrics_variables])
+
+    def _sync(self, trainable=None, non_trainable=None, optimizer=None, metrics=None) -> None:
+        m = self.model
+        for variables, values in ((m.trainable_variables, trainable), (m.non_trainable_variables, non_trainable),
+                                  (m.optimizer.variables, optimizer), (m.metrics_variables, metrics)):
+            for variable, value in zip(variables, values or []):
+                variable.assign(value)
+
+    # -- one epoch -----------------------------------------------------------------------------------
+    def compile(self, train: DeviceSplit, validation: DeviceSplit) -> float:
+        """Compile every function ahead of the first epoch; returns the seconds it took."""
+        import jax
+
+        began = time.perf_counter()
+        key = jax.random.fold_in(self.key, 0)
+        state, test_state = self._train_state(), self._test_state()
+        c = self._compiled
+        c["order"] = jax.jit(self._order).lower(key, train.labels).compile()
+        order = c["order"](key, train.labels)
+        full, tail = divmod(len(train), self.batch_size)
+        if self.whole_epoch_calls:
+            c["train"] = jax.jit(self._train_range).lower(state, train.pixels, train.labels, order, 0, full).compile()
+        else:
+            c["train"] = jax.jit(self._train_at).lower(state, train.pixels, train.labels, order, 0).compile()
+        if tail:
+            c["train_tail"] = jax.jit(self._train_tail, static_argnums=4).lower(
+                state, train.pixels, train.labels, order, tail).compile()
+        full, tail = divmod(len(validation), self.batch_size)
+        if self.whole_epoch_calls:
+            c["test"] = jax.jit(self._test_range).lower(test_state, validation.pixels, validation.labels,
+                                                        full).compile()
+        else:
+            c["test"] = jax.jit(self._test_at).lower(test_state, validation.pixels, validation.labels, 0).compile()
+        if tail:
+            c["test_tail"] = jax.jit(self._test_tail, static_argnums=3).lower(
+                test_state, validation.pixels, validation.labels, tail).compile()
+        self.compile_s = time.perf_counter() - began
+        return self.compile_s
+
+    def train_epoch(self, epoch: int, train: DeviceSplit, slug: str) -> dict:
+        """Train one epoch (stopping early when a callback set stop_training); the epoch's train logs."""
+        import jax
+
+        c = self._compiled
+        self.model.reset_metrics()
+        order = c["order"](jax.random.fold_in(self.key, epoch), train.labels)
+        full, tail = divmod(len(train), self.batch_size)
+        state = self._train_state()
+        for start, stop in self._calls(full):
+            if self.whole_epoch_calls:
+                state = c["train"](state, train.pixels, train.labels, order, start, stop)
+            else:
+                for i in range(start, stop):
+                    state = c["train"](state, train.pixels, train.labels, order, i)
+            if start == 0 and wants("mid_epoch"):
+                jax.block_until_ready(state)
+                fault_point("mid_epoch", slug)
+            if self.model.stop_training:
+                break
+        else:
+            if tail:
+                state = c["train_tail"](state, train.pixels, train.labels, order)  # compiled for its size
+        self._sync(*state)
+        return _floats(self.model.get_metrics_result())
+
+    def test_epoch(self, validation: DeviceSplit) -> dict:
+        c = self._compiled
+        self.model.reset_metrics()
+        state = self._test_state()
+        full, tail = divmod(len(validation), self.batch_size)
+        if self.whole_epoch_calls:
+            state = c["test"](state, validation.pixels, validation.labels, full)
+        else:
+            for i in range(full):
+                state = c["test"](state, validation.pixels, validation.labels, i)
+        if tail:
+            state = c["test_tail"](state, validation.pixels, validation.labels)
+        self._sync(metrics=state[2])
+        return {f"val_{name}": value for name, value in _floats(self.model.get_metrics_result()).items()}
+
+    def _calls(self, steps: int) -> list[tuple[int, int]]:
+        """The step ranges of an epoch's calls: one, unless something must look in between."""
+        if wants("mid_epoch") and steps > MID_EPOCH_STEP:
+            return [(0, MID_EPOCH_STEP), (MID_EPOCH_STEP, steps)]
+        if self.split_epochs:
+            size = max(1, math.ceil(steps / CALLS_PER_EPOCH_UNDER_A_TIME_LIMIT))
+            return [(begin, min(begin + size, steps)) for begin in range(0, steps, size)]
+        return [(0, steps)]
+
+    def fit(self, train: DeviceSplit, validation: DeviceSplit, epochs: int, callbacks: list, slug: str = "",
+            initial_epoch: int = 0) -> None:
+        """`model.fit` on data already on the device, with the same callbacks at the same points."""
+        steps = math.ceil(len(train) / self.batch_size)
+        callbacks = keras.callbacks.CallbackList(callbacks, model=self.model, epochs=epochs, steps=steps)
+        self.model.stop_training = False
+        callbacks.on_train_begin()
+        logs = {}
+        for epoch in range(initial_epoch, initial_epoch + epochs):
+            callbacks.on_epoch_begin(epoch)
+            logs = self.train_epoch(epoch, train, slug)
+            callbacks.on_test_begin()
+            val_logs = self.test_epoch(validation)
+            callbacks.on_test_end(val_logs)
+            logs = {**logs, **val_logs}
+            callbacks.on_epoch_end(epoch, logs)
+            if self.model.stop_training:
+                break
+        callbacks.on_train_end(logs)
+
+
+def prepare(model, batch_size: int, seed: int, shuffle: bool, time_limited: bool = False,
+            whole_epoch_calls: bool | None = None) -> DeviceLoop:
+    """A device loop for a compiled model, with its loss, metrics and optimizer variables made."""
+    # Compiled loss and metrics get their variables on a first symbolic call, as fit() makes them.
+    sample = np.zeros((batch_size, *model.inputs[0].shape[1:]), np.float32)
+    model._symbolic_build(data_batch=(sample, np.zeros((batch_size, len(EMOTIONS)), np.float32)))
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    return DeviceLoop(model, batch_size, seed, shuffle, time_limited, whole_epoch_calls)
+
+
+def _floats(logs: dict) -> dict:
+    return {name: float(np.asarray(value)) for name, value in logs.items()}

@@ -1,0 +1,181 @@
+"""`fer-bench run` end to end through the CLI, as a user runs it, with records read back."""
+
+import json
+
+import jsonschema
+import pytest
+from conftest import REPO, run_cli, train_and_keep_best, write
+
+from fer_bench.records import iter_records
+
+SCHEMA = json.loads((REPO / "fer_bench" / "schema" / "record.schema.json").read_text())
+
+
+def records(out):
+    return {r["trial_id"]: r for _, r in iter_records(out)}
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    result = run_cli("run", REPO / "benchmark/smoke.yaml", "--out", out)
+    return out, result
+
+
+def test_smoke_run_writes_one_valid_record_per_trial(smoke_run):
+    out, result = smoke_run
+    assert result.returncode == 0, result.stderr
+    assert "done: 2 trials run (2 complete, 0 diverged, 0 timeout, 0 failed)" in result.stdout
+    assert "ETA" in result.stdout
+    assert "oneDNN" not in result.stderr and "Traceback" not in result.stderr
+    found = records(out)
+    assert len(found) == 2
+    for trial_id, record in found.items():
+        jsonschema.validate(record, SCHEMA)
+        assert (out / "smoke" / trial_id / "record.json").is_file()
+        assert record["status"] == "complete" and record["data"]["source"] == "sample"
+        assert len(record["history"]) == 2 and all(h["lr"] == pytest.approx(5e-4) for h in record["history"])
+        assert sum(map(sum, record["confusion_matrix"]["public_test"])) == record["data"]["n"]["public_test"]
+        assert 0.0 <= record["metrics"]["public_test_accuracy"] <= 1.0
+        assert record["environment"]["backend"] == "tensorflow"
+        assert record["environment"]["data_fingerprint"] == record["data"]["fingerprint"]
+        assert record["best_epoch"] in (1, 2)
+    assert {r["params"]["model.params.dropout"] for r in found.values()} == {0.0, 0.25}
+
+
+def test_rerun_skips_completed_trials(smoke_run):
+    out, _ = smoke_run
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("record.json")}
+    result = run_cli("run", REPO / "benchmark/smoke.yaml", "--out", out)
+    assert result.returncode == 0 and "nothing to do: all 2 trials already recorded" in result.stdout
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("record.json")} == before
+
+
+def test_status_lists_trials_per_spec(smoke_run):
+    out, _ = smoke_run
+    result = run_cli("status", out)
+    assert result.returncode == 0 and "smoke: 2 complete, 0 diverged, 0 timeout, 0 failed, 0 pending" in result.stdout
+
+
+def test_killed_run_resumes_with_only_the_missing_trials(tmp_path):
+    spec = REPO / "benchmark/smoke.yaml"
+    killed = run_cli("run", spec, "--out", tmp_path, "--epochs", "1",
+                     env={"FER_BENCH_FAULT": "kill@between_trials:dropout-0_s0"})
+    assert killed.returncode == -9 and "fault: killed at between_trials" in killed.stdout
+    assert len(records(tmp_path)) == 1
+    status = run_cli("status", tmp_path)
+    assert "1 complete, 0 diverged, 0 timeout, 0 failed, 1 pending" in status.stdout
+    resumed = run_cli("run", spec, "--out", tmp_path, "--epochs", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "running 1 trials (1 already recorded)" in resumed.stdout
+    assert "1 trials run (1 complete, 0 diverged, 0 timeout, 0 failed), 1 skipped" in resumed.stdout
+    assert len(records(tmp_path)) == 2 and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_kill_between_temp_file_and_rename_leaves_no_record(tmp_path):
+    spec = REPO / "benchmark/smoke.yaml"
+    killed = run_cli("run", spec, "--out", tmp_path, "--epochs", "1",
+                     env={"FER_BENCH_FAULT": "kill@write:dropout-0_s0"})
+    assert killed.returncode == -9 and "killed at write" in killed.stdout
+    assert not records(tmp_path) and list(tmp_path.rglob("*.tmp"))
+    resumed = run_cli("run", spec, "--out", tmp_path, "--epochs", "1")
+    assert resumed.returncode == 0 and len(records(tmp_path)) == 2 and not list(tmp_path.rglob("*.tmp"))
+
+
+def test_failing_trial_is_recorded_and_the_run_goes_on(tmp_path):
+    spec = REPO / "benchmark/smoke.yaml"
+    result = run_cli("run", spec, "--out", tmp_path, "--epochs", "1",
+                     env={"FER_BENCH_FAULT": "raise@build:dropout-0_s0"})
+    assert result.returncode == 3
+    assert "1 complete, 0 diverged, 0 timeout, 1 failed" in result.stdout
+    by_status = {r["status"]: r for r in records(tmp_path).values()}
+    failed = by_status["failed"]
+    assert failed["error"] == "RuntimeError: injected fault at build (FER_BENCH_FAULT)"
+    log = (tmp_path / "smoke" / failed["trial_id"] / "error.log").read_text()
+    assert "Traceback" in log and "injected fault" in log
+    retried = run_cli("run", spec, "--out", tmp_path, "--epochs", "1")
+    assert retried.returncode == 0 and "1 trials run (1 complete" in retried.stdout
+
+
+def test_diverging_trial_is_recorded_with_its_epoch(tmp_path):
+    spec = write(tmp_path / "diverge.yaml", """
+name: diverge
+dataset: {source: sample}
+model: {params: {conv_filters: [8], conv_kernels: [3], dense_units: [], batch_norm: false, dropout: 0.0}}
+training:
+  epochs: 3
+  optimizer: {name: adam, learning_rate: 10}
+  callbacks: {reduce_lr_on_plateau: null}
+seeds: 1
+""")
+    result = run_cli("run", spec, "--out", tmp_path / "out")
+    assert result.returncode == 3, result.stderr
+    (record,) = records(tmp_path / "out").values()
+    assert record["status"] == "diverged" and record["diverged_epoch"] >= 1
+    assert "100x the loss of a uniform guess" in record["error"] or "nan" in record["error"]
+    assert "metrics" not in record
+    rerun = run_cli("run", spec, "--out", tmp_path / "out")
+    assert "nothing to do" in rerun.stdout  # diverged is a result, not a failure to retry
+
+
+def test_overrides_are_recorded_and_change_the_trial_id(tmp_path):
+    result = run_cli("run", REPO / "benchmark/smoke.yaml", "--out", tmp_path, "--epochs", "1", "--seeds", "1",
+                     "--max-train-samples", "70", "--max-eval-samples", "40", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "epoch" not in result.stdout
+    for record in records(tmp_path).values():
+        assert record["overrides"] == {"epochs": 1, "max_train_samples": 70, "max_eval_samples": 40, "seeds": 1}
+        assert record["data"]["n"] == {"train": 70, "validation": 40, "public_test": 40, "private_test": 40}
+        assert len(record["history"]) == 1
+
+
+def test_keep_best_weights_saves_the_model_that_scored_best(tmp_path):
+    import numpy as np
+
+    from fer_bench.data.formats import SAMPLE_PATH
+    from fer_bench.data.source import load_data
+
+    record, model = train_and_keep_best(tmp_path, epochs=2)
+    data = load_data(SAMPLE_PATH)
+    public = data.indices("PublicTest")
+    predicted = model.predict(data.pixels[public][..., None] / 255.0, verbose=0).argmax(1)
+    assert np.mean(predicted == data.labels[public]) == pytest.approx(record["best_metrics"]["public_test_accuracy"])
+
+
+def test_gradient_statistics_can_be_switched_off(tmp_path):
+    spec = write(tmp_path / "nograd.yaml", """
+name: nograd
+dataset: {source: sample}
+model: {params: {conv_filters: [8], conv_kernels: [3], dense_units: []}}
+training: {epochs: 1, gradient_stats: false}
+seeds: 1
+""")
+    assert run_cli("run", spec, "--out", tmp_path / "out", "--quiet").returncode == 0
+    (record,) = records(tmp_path / "out").values()
+    assert "grad_norms" not in record["history"][0] and record["config"]["training"]["gradient_stats"] is False
+
+
+def test_speed_options_train_the_same_model_and_are_recorded(tmp_path):
+    """Several steps per compiled call change how often Python is involved, not what is learned."""
+    spec = write(tmp_path / "speed.yaml", """
+name: speed
+dataset: {source: sample}
+model: {params: {conv_filters: [8], conv_kernels: [3], dense_units: [], dropout: 0.0}}
+training: {epochs: 2, gradient_stats: false, jit_compile: false}
+seeds: 1
+sweep:
+  grid:
+    training.steps_per_execution: [1, 4]
+""")
+    result = run_cli("run", spec, "--out", tmp_path / "out", "--quiet")
+    assert result.returncode == 0, result.stderr
+    found = {r["compilation"]["steps_per_execution"]: r for r in records(tmp_path / "out").values()}
+    assert set(found) == {1, 4}
+    for record in found.values():
+        jsonschema.validate(record, SCHEMA)
+        compiled = record["compilation"]
+        assert compiled["jit_compile_requested"] is False and compiled["jit_compile"] is False
+        assert compiled["compiler"] == "tf.function graph"
+    one, four = ([h["loss"] for h in found[n]["history"]] for n in (1, 4))
+    assert four == pytest.approx(one, rel=1e-4)
+    assert found[4]["metrics"]["val_accuracy"] == pytest.approx(found[1]["metrics"]["val_accuracy"])

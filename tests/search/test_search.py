@@ -1,0 +1,210 @@
+"""Searches: Keras Tuner's oracles propose, fer-bench trains real (tiny) models and records.
+
+The end-to-end tests train on the bundled sample, where accuracies mean nothing; what they check
+is the search machinery: proposals, records, failures, the table, replay and resumption.
+"""
+
+import json
+import math
+import re
+
+import jsonschema
+import pytest
+from conftest import REPO, run_cli, write
+
+from fer_bench.records import iter_records
+from fer_bench.spec.load import load_spec
+from fer_bench.spec.search import SearchSpec, grid_points
+
+SPEC = """
+name: s
+dataset: {{source: sample}}
+model: {{params: {{conv_filters: [8, 16], conv_kernels: [3, 3], dense_units: [16]}}}}
+training: {{epochs: 1, batch_size: 32, gradient_stats: false}}
+search:
+  strategy: {strategy}
+  max_trials: {max_trials}
+  bayesian: {{initial_points: 2}}
+  space:
+    training.optimizer.learning_rate: {{type: float, min: 1.0e-3, max: 1.0e-2, step: 10, sampling: log}}
+    model.params.dropout: {{type: choice, values: [0.0, 0.3]}}
+"""
+
+
+def search_spec(tmp_path, strategy="[grid, random, bayesian]", max_trials=4):
+    return write(tmp_path / "s.yaml", SPEC.format(strategy=strategy, max_trials=max_trials))
+
+
+def by_strategy(out) -> dict[str, list[tuple]]:
+    """Per strategy, (trial number, parameters, status) in trial order."""
+    found: dict[str, list[tuple]] = {}
+    for _, record in iter_records(out):
+        s = record["search"]
+        found.setdefault(s["strategy"], []).append((s["trial_number"], record["params"], record["status"]))
+    return {k: sorted(v, key=lambda item: item[0]) for k, v in found.items()}
+
+
+def trainings(stdout: str) -> int:
+    return stdout.count(": training ")
+
+
+def test_stepped_ranges_keep_their_last_value_and_the_grid_order_is_fixed():
+    search = SearchSpec.model_validate({"strategy": "grid", "space": {
+        "model.params.dropout": {"type": "float", "min": 0.2, "max": 0.5, "step": 0.1},
+        "training.optimizer.learning_rate": {"type": "float", "min": 1e-4, "max": 1e-2, "step": 10, "sampling": "log"},
+    }})
+    assert search.space["model.params.dropout"].grid_values() == [0.2, 0.3, 0.4, 0.5]  # Keras Tuner drops 0.5
+    points = grid_points(search)
+    assert len(points) == search.grid_size() == 12
+    assert [p["training.optimizer.learning_rate"] for p in points[:3]] == [1e-4, 1e-3, 1e-2]
+    assert [p["model.params.dropout"] for p in points[::3]] == [0.2, 0.3, 0.4, 0.5]
+
+
+def test_choices_of_lists_are_named_for_keras_tuner_and_decoded_back():
+    from fer_bench.search.space import Space
+
+    space = Space(load_spec(REPO / "benchmark" / "search.yaml").spec.search)
+    choice = space.hyperparameters.get("model.params.conv_filters")
+    assert choice == "64-128-512-512"  # Keras Tuner sees names
+    decoded = space.decode({"training.optimizer.learning_rate": 2, "model.params.dropout": 1,
+                            "model.params.conv_filters": "64-128-1024-512"})
+    assert decoded == {"training.optimizer.learning_rate": 0.01, "model.params.dropout": 0.25,
+                       "model.params.conv_filters": [64, 128, 1024, 512]}
+
+
+def _sequence(name: str, search: SearchSpec) -> list[tuple]:
+    """Proposals of one strategy told a fixed, smooth score for each: best near lr 1e-3, dropout 0.2."""
+    from fer_bench.search.strategies import make_strategy
+
+    strategy = make_strategy(name, search)
+    seen = []
+    while (proposal := strategy.propose(f"t{len(seen)}")) is not None:
+        lr, dropout = proposal.values["training.optimizer.learning_rate"], proposal.values["model.params.dropout"]
+        seen.append((round(lr, 10), round(dropout, 10)))
+        strategy.report(proposal, 0.6 - 0.1 * (math.log10(lr) + 3) ** 2 - (dropout - 0.2) ** 2)
+    return seen
+
+
+def test_random_and_bayesian_repeat_their_proposals_and_bayesian_leaves_random_after_its_initial_points():
+    search = SearchSpec.model_validate({"strategy": ["random", "bayesian"], "max_trials": 10, "seed": 7,
+                                        "bayesian": {"initial_points": 3}, "space": {
+        "training.optimizer.learning_rate": {"type": "float", "min": 1e-5, "max": 1e-1, "sampling": "log"},
+        "model.params.dropout": {"type": "float", "min": 0.0, "max": 0.6}}})
+    random_a, random_b = _sequence("random", search), _sequence("random", search)
+    bayes_a, bayes_b = _sequence("bayesian", search), _sequence("bayesian", search)
+    assert random_a == random_b and bayes_a == bayes_b and len(random_a) == len(bayes_a) == 10
+    assert bayes_a[:3] == random_a[:3]  # the same seed draws the same initial points
+    assert all(b != r for b, r in zip(bayes_a[3:], random_a[3:]))
+    other = _sequence("random", search.model_copy(update={"seed": 8}))
+    assert other != random_a
+
+
+def test_a_search_runs_every_strategy_records_each_trial_and_reruns_nothing(tmp_path):
+    spec = search_spec(tmp_path)
+    out = tmp_path / "out"
+    first = run_cli("run", spec, "--out", out)
+    assert first.returncode == 0, first.stderr[-3000:]
+    found = by_strategy(out)
+    assert {k: len(v) for k, v in found.items()} == {"grid": 4, "random": 4, "bayesian": 4}
+    assert [p for _, p, _ in found["grid"]] == grid_points(load_spec(spec).spec.search)
+    records = [r for _, r in iter_records(out)]
+    assert all(r["status"] == "complete" and r["environment"]["versions"]["keras_tuner"] for r in records)
+    schema = json.loads((REPO / "fer_bench" / "schema" / "record.schema.json").read_text())
+    for record in records:
+        jsonschema.validate(record, schema)
+    for strategy in found:
+        ordered = sorted((r for r in records if r["search"]["strategy"] == strategy),
+                         key=lambda r: r["search"]["trial_number"])
+        values = [r["search"]["objective_value"] for r in ordered]
+        assert [r["search"]["best_so_far"] for r in ordered] == [max(values[:i + 1]) for i in range(len(values))]
+        assert [r["search"]["tuner_trial_id"] for r in ordered] == [str(i) for i in range(4)]
+        assert all(r["trial_id"].startswith(f"{strategy}-") for r in ordered)
+    assert "strategy   trials unscored     best  at trial  near at" in first.stdout
+    for name in ("grid", "random", "bayesian"):
+        assert f"\n  {name:<10}{4:>7}{0:>9}" in first.stdout
+    report = run_cli("report", out, "-o", tmp_path / "report.md")
+    assert report.returncode == 0, report.stderr[-2000:]
+    text = (tmp_path / "report.md").read_text()
+    assert "### Search strategies" in text
+    for name in ("best-so-far", "parameters"):
+        (link,) = re.findall(rf"\]\((report_files/\d+-s-{name}\.png)\)", text)
+        assert (tmp_path / link).stat().st_size > 1000
+    scores = [r["search"]["objective_value"] for r in records]
+    assert f"best of all {max(scores):.4f}" in text
+    tops = [r["params"] for r in records if r["search"]["objective_value"] == max(scores)]
+    assert any(f"best: learning_rate={p['training.optimizer.learning_rate']}, dropout={p['model.params.dropout']} ("
+               in text for p in tops)
+    assert [line.split(" | ")[0] for line in text.splitlines() if line.startswith(("| grid |", "| random |",
+                                                                                    "| bayesian |"))] == \
+        ["| grid", "| random", "| bayesian"]
+    again = run_cli("run", spec, "--out", out)
+    assert again.returncode == 0 and trainings(again.stdout) == 0, again.stdout[-2000:]
+    assert "nothing to do" in again.stdout and "  bayesian" in again.stdout
+    assert {r["trial_id"]: r["finished_at"] for _, r in iter_records(out)} == \
+        {r["trial_id"]: r["finished_at"] for r in records}
+
+
+def test_equal_parameters_under_two_strategies_are_two_trials(tmp_path):
+    spec = search_spec(tmp_path, strategy="[random, bayesian]", max_trials=3)
+    result = run_cli("run", spec, "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = by_strategy(tmp_path / "out")
+    assert found["random"][:2] == found["bayesian"][:2]  # same seed, same initial points...
+    ids = [r["trial_id"] for _, r in iter_records(tmp_path / "out")]
+    assert len(ids) == len(set(ids)) == 6  # ...but each strategy trains its own
+
+
+@pytest.mark.parametrize("where", ["between_trials:random-002*", "mid_epoch:bayesian-003*"])
+def test_a_killed_search_resumes_with_the_same_proposals_and_trains_only_what_is_missing(tmp_path, where):
+    spec = search_spec(tmp_path)
+    whole = run_cli("run", spec, "--out", tmp_path / "whole")
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    killed = run_cli("run", spec, "--out", tmp_path / "out", env={"FER_BENCH_FAULT": f"kill@{where}"})
+    assert killed.returncode == -9, killed.stdout[-2000:]
+    kept = {r["trial_id"] for _, r in iter_records(tmp_path / "out")}
+    rerun = run_cli("run", spec, "--out", tmp_path / "out")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert trainings(rerun.stdout) == 12 - len(kept)
+    assert by_strategy(tmp_path / "out") == by_strategy(tmp_path / "whole")
+    assert f"{len(kept)} search trials replayed from records" in rerun.stdout
+
+
+def test_failed_and_diverged_trials_are_recorded_and_the_search_goes_on(tmp_path):
+    spec = write(tmp_path / "s.yaml", SPEC.format(strategy="random", max_trials=7).replace(
+        "{type: float, min: 1.0e-3, max: 1.0e-2, step: 10, sampling: log}",
+        "{type: choice, values: [1.0e-3, 1.0e+4]}").replace("[0.0, 0.3]", "[0.0, 0.1, 0.2, 0.3]"))
+    result = run_cli("run", spec, "--out", tmp_path / "out", env={"FER_BENCH_FAULT": "raise@build:random-00[2-5]*"})
+    assert result.returncode == 3, result.stderr[-3000:]  # some trials failed: they are recorded
+    rows = by_strategy(tmp_path / "out")["random"]
+    assert len(rows) == 7  # Keras Tuner alone would stop after 3 failures in a row
+    statuses = {number: status for number, _, status in rows}
+    assert [statuses[n] for n in (2, 3, 4, 5)] == ["failed"] * 4
+    huge = [status for number, params, status in rows
+            if params["training.optimizer.learning_rate"] == 1e4 and number not in (2, 3, 4, 5)]
+    assert huge and all(status == "diverged" for status in huge)
+    failed = sum(1 for _, _, status in rows if status != "complete")
+    assert re.search(rf"\n  random\s+7\s+{failed}\s", result.stdout), result.stdout[-1500:]
+    records = [r for _, r in iter_records(tmp_path / "out")]
+    assert all(r["search"]["objective_value"] is None for r in records if r["status"] != "complete")
+
+
+def test_stray_keras_tuner_variables_do_not_turn_a_local_search_distributed(tmp_path):
+    spec = search_spec(tmp_path, strategy="random", max_trials=2)
+    env = {"KERASTUNER_TUNER_ID": "tuner0", "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": "9"}
+    result = run_cli("run", spec, "--out", tmp_path / "out", env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "warning: ignoring KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT, KERASTUNER_TUNER_ID" in result.stderr
+    assert len(by_strategy(tmp_path / "out")["random"]) == 2
+
+
+def test_the_cpu_search_spec_is_small_enough_for_ci_and_lists_its_grid(tmp_path):
+    search = load_spec(REPO / "benchmark" / "search_cpu.yaml").spec.search
+    assert search.grid_size() <= 8 and search.executions == 1
+    study = load_spec(REPO / "benchmark" / "search.yaml").spec.search
+    assert set(study.strategies) == {"grid", "random", "bayesian"}
+    assert study.max_trials >= 2 * study.initial_points
+    listing = run_cli("list", "search_cpu", "--data", REPO / "fer_bench" / "sample" / "fer2013-sample.csv.gz",
+                      "--out", tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout.count("grid-00") == 8 and "random: 6 trials" in listing.stdout
+    assert json.loads(json.dumps(grid_points(search)))  # plain data, as records keep it
