@@ -106,6 +106,26 @@ def test_train_one_epoch_per_backend(benchmark, real_data, backend):
     benchmark.extra_info.update(backend=found["backend"], images=found["images"], images_per_s=found["images_per_s"])
 
 
+def test_device_loop_against_fit(benchmark, real_data):
+    """The device loop against fit() under JAX (perf/device_loop.py, one child process): the small CNN,
+    batch 64, 3 alternating rounds of one epoch each; the timing is the whole child process."""
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("jax is not installed")
+    found = {}
+
+    def run():
+        env = {**os.environ, "KERAS_BACKEND": "jax", "FER_BENCH_DATA": str(real_data)}
+        out = subprocess.run([sys.executable, str(REPO / "perf" / "device_loop.py"), "small_cnn", str(TRAIN_IMAGES),
+                              "3"], cwd=REPO, env=env, check=True, capture_output=True, text=True)
+        found.update(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    benchmark.pedantic(run, rounds=1)
+    benchmark.extra_info.update(images=found["images"], fit_images_per_s=found["images_per_s"]["fit"],
+                                device_images_per_s=found["images_per_s"]["device"],
+                                ratio_device_over_fit=found["ratio_device_over_fit"],
+                                device_compile_s=found["compile_s"]["device"])
+
+
 @pytest.mark.parametrize("name", list(MODELS))
 def test_inference_batch_256(benchmark, images, name):
     x, _ = images

@@ -1,27 +1,45 @@
 #!/usr/bin/env bash
-# The whole GPU check in one prepared run (about 10 minutes on one H100): the study's baseline,
-# the speed options (batch size, steps per call, mixed precision) and filter chains at full data
-# on JAX. Results go to $OUT/results.tar.gz. Name stages to run only those.
+# The GPU campaign in one prepared run, about 12 minutes on one H100/H200 under JAX, stages in
+# order of value, each with its time limit; $OUT/results.tar.gz (records and the rendered report)
+# is rewritten after every stage, so a cut-off run keeps what it did. Name stages to run only those;
+# a stage run again resumes its trials.
 #
-#   bash scripts/gpu_check.sh full [baseline] [throughput] [filters]   # on the GPU machine
-#   bash scripts/gpu_check.sh tiny    # the same steps on a CPU, on the bundled sample (about 3 minutes)
+#   speed        device loop against fit(): study model, batch 64/256, float32/bfloat16    150 s
+#   families     baseline, learning_rate, loss, depth at full data, 3 seeds, device loop    240 s
+#   filters      the 7 filters trials missing from results/reference/h100-jax (fit, as the rest)  90 s
+#   search       grid, random and Bayesian over the study's space, device loop              120 s
+#   time_to_accuracy  the VGG recipe to 65% validation from process start, device loop       60 s
+#   sota         the recipe, single model, under a 60 s training budget, device loop          90 s
+#
+#   bash scripts/gpu_check.sh full [STAGE...]   # on the GPU machine
+#   bash scripts/gpu_check.sh tiny [STAGE...]   # each stage on a CPU, on the bundled sample, fewer trials
 results=${GPU_RESULTS:-/tmp/fer-bench-gpu-results}
 source "$(dirname "$0")/gpu_common.sh"
 shift
-stages=("${@:-baseline throughput filters}")
+all=(speed families filters search time_to_accuracy sota)
+stages=("${@:-${all[*]}}")
 stages=(${stages[*]})
 if [ "$mode" = full ]; then
-  declare -A limit=([baseline]=280 [throughput]=150 [filters]=150)
+  declare -A limit=([speed]=150 [families]=240 [filters]=90 [search]=120 [time_to_accuracy]=60 [sota]=90)
+  declare -A args=([speed]="benchmark/device_loop.yaml" [families]="baseline learning_rate loss depth --loop device"
+                   [filters]="filters" [search]="search --loop device" [time_to_accuracy]="time_to_accuracy --loop device"
+                   [sota]="sota --loop device --budget 60")
   extra=()
-else
-  declare -A limit=([baseline]=300 [throughput]=300 [filters]=300)
+  # The H100 run's filters records: resumed here, so only the missing trials train.
+  [ -d "$results/filters" ] || cp -r results/reference/h100-jax/filters "$results/filters"
+else  # every stage's machinery on a CPU in a few minutes: the same specs, fewer trials of each
+  declare -A limit=([speed]=600 [families]=600 [filters]=600 [search]=600 [time_to_accuracy]=600 [sota]=600)
+  declare -A args=([speed]="benchmark/device_loop.yaml --only *batch_size-64_mixed_precision-none*"
+                   [families]="baseline loss --loop device" [filters]="filters --only conv_filters-32-*"
+                   [search]="search_cpu --loop device" [time_to_accuracy]="time_to_accuracy --loop device"
+                   [sota]="sota --loop device --budget 20")
   extra=(--epochs 1 --seeds 1 --max-train-samples 70 --max-eval-samples 35)
 fi
-declare -A args=([baseline]="benchmark/baseline.yaml" [throughput]="benchmark/throughput.yaml"
-                 [filters]="benchmark/filters.yaml --seeds 1")
+set -f  # the --only patterns are for fer-bench, not for the shell
 for name in "${stages[@]}"; do
-  [ -n "${args[$name]:-}" ] || { echo "gpu_check.sh: unknown stage '$name'; allowed: baseline throughput filters"; exit 2; }
+  [ -n "${args[$name]:-}" ] || { echo "gpu_check.sh: unknown stage '$name'; allowed: ${all[*]}"; exit 2; }
   stage "$name" "${limit[$name]}" ${args[$name]}
 done
 "$py" -m fer_bench status "$results"
+"$py" -m fer_bench report "$results" -o "$results/report.html" && tar -czf "$out/results.tar.gz" -C "$results" .
 echo "results: $out/results.tar.gz"

@@ -30,14 +30,27 @@ def run_tiny(script: str, tmp_path) -> tuple[str, list[str], list[dict]]:
 
 @pytest.mark.slow
 @needs_jax
-def test_gpu_check_script_tiny_on_cpu(tmp_path):
-    stdout, _, records = run_tiny("gpu_check.sh", tmp_path)
-    assert "== baseline exit 0" in stdout and "== throughput exit 0" in stdout and "== filters exit 0" in stdout
-    assert len(records) == 1 + 8 + 7
+def test_gpu_campaign_tiny_on_cpu(tmp_path):
+    """Every stage of scripts/gpu_check.sh, in order, one epoch on the sample: the device loop against
+    fit(), the families and the search on the device loop, the filters on fit(), the recipe's two."""
+    stdout, names, records = run_tiny("gpu_check.sh", tmp_path)
+    stages = ("speed", "families", "filters", "search", "time_to_accuracy", "sota")
+    for stage in stages:
+        assert f"== {stage} exit 0" in stdout, stdout[-3000:]
+    assert [stdout.index(f"== {stage} (") for stage in stages] == sorted(stdout.index(f"== {s} (") for s in stages)
+    assert "./report.html" in names
+    by_spec = {}
+    for r in records:
+        by_spec.setdefault(r["spec"], []).append(r)
     assert all(r["status"] == "complete" and r["overrides"]["epochs"] == 1 for r in records)
-    speed = [r for r in records if r["spec"] == "throughput"]
-    assert {r["compilation"]["steps_per_execution"] for r in speed} == {1, 16}
-    assert all(r["compilation"]["compiler"] == "XLA" for r in records)
+    speed = by_spec.pop("device_loop")
+    assert len(speed) == 2 and {r["compilation"]["loop"] for r in speed} == {"fit", "device"}
+    assert all(r["compilation"]["compile_s"] > 0 for r in speed if r["compilation"]["loop"] == "device")
+    assert {r["compilation"]["loop"] for r in by_spec.pop("filters")} == {"fit"}
+    assert {name: len(rs) for name, rs in by_spec.items() if name != "search_cpu"} == {
+        "baseline": 1, "loss": 2, "time_to_accuracy": 1, "sota": 1}
+    assert all(r["compilation"]["loop"] == "device" for rs in by_spec.values() for r in rs)
+    assert {r["search"]["strategy"] for r in by_spec["search_cpu"]} == {"grid", "random", "bayesian"}
 
 
 @pytest.mark.slow

@@ -50,6 +50,8 @@ def add_trial_flags(p: argparse.ArgumentParser) -> None:
                    help="override training.timeout_s: stop a trial's training after S seconds (status timeout)")
     p.add_argument("--budget", type=positive, metavar="S",
                    help="override training.budget_s: train only the epochs that fit in S seconds, then score")
+    p.add_argument("--loop", choices=("fit", "device"),
+                   help="override training.loop: device keeps the data on the accelerator, an epoch per call (JAX)")
     p.add_argument("--only", metavar="PATTERN",
                    help="a subset: trial ids matching this glob (sweeps), strategies matching it (searches)")
 
@@ -59,4 +61,4 @@ def overrides(args):
     from fer_bench.spec.trials import Overrides
 
     return Overrides(args.epochs, args.max_train_samples, args.max_eval_samples, args.seeds, args.trial_timeout,
-                     args.budget)
+                     args.budget, args.loop)

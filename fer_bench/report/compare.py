@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from fer_bench.errors import UserError
+from fer_bench.report.order import variant_order
 from fer_bench.report.stats import ALPHA, two_samples
 
 ACCURACY = (("val_accuracy", "validation"), ("public_test_accuracy", "PublicTest"),
@@ -68,7 +69,7 @@ def compare(base: pd.DataFrame, candidate: pd.DataFrame, threshold: float, speed
     metrics = ACCURACY + (SPEED if speed else ())
     for spec in sorted(set(base["spec"]) | set(candidate["spec"])):
         a, b = base[base["spec"] == spec], candidate[candidate["spec"] == spec]
-        for variant_a, variant_b in _pairs(sorted(set(a["variant"])), sorted(set(b["variant"]))):
+        for variant_a, variant_b in _pairs(a, b):
             for metric, label in metrics:
                 sa = a[a["variant"] == variant_a].set_index("seed")[metric].dropna() if variant_a else None
                 sb = b[b["variant"] == variant_b].set_index("seed")[metric].dropna() if variant_b else None
@@ -78,10 +79,12 @@ def compare(base: pd.DataFrame, candidate: pd.DataFrame, threshold: float, speed
     return rows
 
 
-def _pairs(a: list[str], b: list[str]) -> list[tuple[str | None, str | None]]:
-    if len(a) == 1 and len(b) == 1:
-        return [(a[0], b[0])]
-    return [(v if v in a else None, v if v in b else None) for v in sorted(set(a) | set(b))]
+def _pairs(a: pd.DataFrame, b: pd.DataFrame) -> list[tuple[str | None, str | None]]:
+    """(base variant, candidate variant) of one spec, in the spec's order; None where a side lacks it."""
+    in_a, in_b = variant_order(a), variant_order(b)
+    if len(in_a) == 1 and len(in_b) == 1:
+        return [(in_a[0], in_b[0])]
+    return [(v if v in in_a else None, v if v in in_b else None) for v in variant_order(pd.concat([a, b]))]
 
 
 def _row(spec, variant, metric, label, a, b, threshold: float, gated: bool) -> Row:

@@ -11,6 +11,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from fer_bench.data.formats import EMOTIONS  # noqa: E402
+from fer_bench.report.order import natural_key, variant_groups  # noqa: E402
 
 SPLITS = (("val_accuracy", "validation"), ("public_test_accuracy", "PublicTest"),
           ("private_test_accuracy", "PrivateTest"))
@@ -24,17 +25,17 @@ def _png(fig) -> bytes:
 
 
 def accuracy_bars(summary: pd.DataFrame) -> bytes:
-    """Mean accuracy per variant and split with 95% confidence intervals as error bars."""
+    """Mean accuracy per variant (in the summary's order) and split; error bars: the 95% intervals as the
+    tables show them, clipped to 0-1."""
     variants = list(summary.index)
     fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(variants) + 2), 3.8))
     width = 0.8 / len(SPLITS)
     for i, (metric, label) in enumerate(SPLITS):
-        means = summary[f"{metric}_mean"].to_numpy(dtype=float)
-        half = (summary[f"{metric}_ci_high"] - summary[f"{metric}_mean"]).to_numpy(dtype=float)
+        means, low, high = (summary[f"{metric}_{k}"].to_numpy(dtype=float) for k in ("mean", "ci_low", "ci_high"))
         x = np.arange(len(variants)) + (i - 1) * width
-        ax.bar(x, means, width, yerr=np.nan_to_num(half), capsize=3, label=label)
+        ax.bar(x, means, width, yerr=np.nan_to_num([means - low, high - means]), capsize=3, label=label)
     ax.set_xticks(np.arange(len(variants)), variants, rotation=20, ha="right")
-    ax.set_ylabel("accuracy (mean, 95% CI)")
+    ax.set_ylabel("accuracy (mean, 95% CI clipped to 0-1)")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
@@ -44,7 +45,7 @@ def learning_curves(history: pd.DataFrame) -> bytes:
     """Train (dashed) and validation (solid) accuracy and loss per epoch: mean over seeds, min-max band."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for index, (variant, rows) in enumerate(history.groupby("variant", sort=False)):
+    for index, (variant, rows) in enumerate(variant_groups(history)):
         colour = colours[index % len(colours)]
         for ax, (train_key, val_key) in zip(axes, (("accuracy", "val_accuracy"), ("loss", "val_loss"))):
             for key, style in ((train_key, "--"), (val_key, "-")):
@@ -57,14 +58,22 @@ def learning_curves(history: pd.DataFrame) -> bytes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(f"{name} (dashed: train, solid: validation)")
         ax.grid(alpha=0.3)
-    fig.legend(loc="lower center", ncol=min(4, history["variant"].nunique()), fontsize=7,
-               bbox_to_anchor=(0.5, -0.12))
+    handles, labels = axes[0].get_legend_handles_labels()
+    columns = min(4, len(labels))
+    fig.legend(_read_across(handles, columns), _read_across(labels, columns), loc="lower center", ncol=columns,
+               fontsize=7, bbox_to_anchor=(0.5, -0.12))
     return _png(fig)
+
+
+def _read_across(entries: list, columns: int) -> list:
+    """Entries reordered so that a legend, which fills column by column, reads row by row in the given order."""
+    rows = -(-len(entries) // columns)
+    return [entries[r * columns + c] for c in range(columns) for r in range(rows) if r * columns + c < len(entries)]
 
 
 def lr_schedule(history: pd.DataFrame) -> bytes:
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    for variant, rows in history.groupby("variant", sort=False):
+    for variant, rows in variant_groups(history):
         mean = rows.groupby("epoch")["lr"].mean()
         ax.step(mean.index, mean.to_numpy(), where="post", label=variant)
     ax.set_yscale("log")
@@ -158,7 +167,7 @@ def parameter_scores(results: dict[str, list[tuple[int, dict, float | None]]], o
     for ax, key in zip(axes[0], keys):
         values = [params[key] for rows in results.values() for _, params, score in rows if score is not None]
         numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        categories = sorted({str(v) for v in values}) if not numeric else []
+        categories = sorted({str(v) for v in values}, key=natural_key) if not numeric else []
         for strategy, rows in results.items():
             xs = [params[key] if numeric else categories.index(str(params[key]))
                   for _, params, score in rows if score is not None]

@@ -7,6 +7,7 @@ import pandas as pd
 
 from fer_bench.errors import UserError
 from fer_bench.records import iter_records, reached_accuracy
+from fer_bench.report.order import variant_positions
 
 METRICS = ("train_accuracy", "val_accuracy", "public_test_accuracy", "private_test_accuracy",
            "train_loss", "val_loss", "public_test_loss", "private_test_loss",
@@ -31,10 +32,12 @@ def read_all(paths) -> list[dict]:
 
 def trials_frame(records: list[dict]) -> pd.DataFrame:
     rows = []
+    positions = variant_positions(records)
     for r in records:
         env, timing, data = r.get("environment", {}), r.get("timing", {}), r.get("data", {})
         row = {
-            "spec": r["spec"], "trial_id": r["trial_id"], "variant": r.get("variant"), "seed": r.get("seed"),
+            "spec": r["spec"], "trial_id": r["trial_id"], "variant": r.get("variant"),
+            "variant_position": positions.get((r["spec"], r.get("variant"))), "seed": r.get("seed"),
             "status": r.get("status"), "params": json.dumps(r.get("params", {}), sort_keys=True),
             "error": r.get("error"), "diverged_epoch": r.get("diverged_epoch"),
             "epochs": len(r.get("history", [])), "best_epoch": r.get("best_epoch"),
@@ -61,15 +64,18 @@ def trials_frame(records: list[dict]) -> pd.DataFrame:
 
 def history_frame(records: list[dict]) -> pd.DataFrame:
     rows = []
+    positions = variant_positions(records)
     for r in records:
         for h in r.get("history", []):
-            row = {"spec": r["spec"], "variant": r.get("variant"), "seed": r.get("seed"), "trial_id": r["trial_id"],
-                   **{k: v for k, v in h.items() if k != "grad_norms"}}
+            row = {"spec": r["spec"], "variant": r.get("variant"),
+                   "variant_position": positions.get((r["spec"], r.get("variant"))), "seed": r.get("seed"),
+                   "trial_id": r["trial_id"], **{k: v for k, v in h.items() if k != "grad_norms"}}
             for layer, norm in (h.get("grad_norms") or {}).items():
                 row[f"grad/{layer}"] = norm
             rows.append(row)
     # Records without epochs (saved models scored by `fer-bench evaluate`) still give the columns.
-    return pd.DataFrame(rows, columns=None if rows else ["spec", "variant", "seed", "trial_id", "epoch"])
+    empty = ["spec", "variant", "variant_position", "seed", "trial_id", "epoch"]
+    return pd.DataFrame(rows, columns=None if rows else empty)
 
 
 def load_records(*paths) -> pd.DataFrame:

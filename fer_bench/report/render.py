@@ -5,6 +5,8 @@ trains anything.
 """
 
 import base64
+import math
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +21,7 @@ from fer_bench.errors import UserError
 from fer_bench.records import ACCURACY_THRESHOLDS
 from fer_bench.report import figures
 from fer_bench.report.frames import history_frame, read_all, trials_frame
+from fer_bench.report.order import sort_rows, variant_groups, variant_order
 from fer_bench.report.reference import ANCHORS, STUDY
 from fer_bench.report.search import search_section
 from fer_bench.report.stats import compare_best, summarize
@@ -26,6 +29,9 @@ from fer_bench.report.stats import compare_best, summarize
 TABLE_METRICS = ("val_accuracy", "public_test_accuracy", "private_test_accuracy")
 DEDUP_METRICS = tuple(f"{m}_dedup" for m in TABLE_METRICS)
 THRESHOLDS = tuple(f"{t:.2f}" for t in ACCURACY_THRESHOLDS)
+# The Markdown report's top-level headings after the specs' own, for the contents' links.
+CLOSING_SECTIONS = (("audit", "Data audit: copies, leaks and conflicts"), ("anchors", "Public FER-2013 anchors"),
+                    ("environment", "Environment"))
 
 
 def template_dir() -> Path:
@@ -48,12 +54,21 @@ def render_report(paths, output: Path) -> Path:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir()),
                              autoescape=jinja2.select_autoescape(["html.j2"], default_for_string=False),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["pct"] = lambda v: "-" if v is None or pd.isna(v) else f"{100 * v:.2f}"
+    env.filters["pct"] = percent
+    env.filters["mean_sd"] = lambda pair: percent(pair[0]) + ("" if _missing(pair[1]) else f" ± {percent(pair[1])}")
     env.filters["num"] = lambda v, d=1: "-" if v is None or pd.isna(v) else f"{v:,.{d}f}"
     text = env.get_template(f"report{suffix}.j2").render(**context)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     return output
+
+
+def percent(value) -> str:
+    return "-" if _missing(value) else f"{100 * value:.2f}"
+
+
+def _missing(value) -> bool:
+    return value is None or pd.isna(value)
 
 
 class FigureStore:
@@ -78,7 +93,10 @@ def build_context(records: list[dict], paths, store: FigureStore) -> dict:
     history = history_frame(records)
     specs = [spec_section(name, trials[trials["spec"] == name], history, records, store)
              for name in sorted(trials["spec"].unique())]
+    sections = contents(specs)
     return {
+        "summary": [{**spec["headline"], "markdown": entry["markdown"]} for spec, entry in zip(specs, sections)],
+        "contents": sections,
         "audits": audit_sections(records, store),
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "sources": [str(p) for p in paths],
@@ -90,46 +108,64 @@ def build_context(records: list[dict], paths, store: FigureStore) -> dict:
     }
 
 
+def contents(specs: list[dict]) -> list[dict]:
+    """The report's sections in order, each with its HTML id and its Markdown heading's anchor."""
+    entries = [{"title": s["name"], "html": f"spec-{s['name']}"} for s in specs]
+    entries += [{"title": heading, "html": html} for html, heading in CLOSING_SECTIONS]
+    anchors = markdown_anchors(["fer-bench report", "Summary", "Contents", *(e["title"] for e in entries)])[3:]
+    return [{**entry, "markdown": anchor} for entry, anchor in zip(entries, anchors)]
+
+
+def markdown_anchors(headings: list[str]) -> list[str]:
+    """GitHub's ids for headings in page order: lower case, punctuation dropped, spaces as hyphens, -1 on a repeat."""
+    seen, anchors = {}, []
+    for heading in headings:
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.append(f"{slug}-{seen[slug]}" if slug in seen else slug)
+        seen[slug] = seen.get(slug, 0) + 1
+    return anchors
+
+
 def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records: list[dict],
                  store: FigureStore) -> dict:
     complete = trials[trials["status"] == "complete"]
     spec_records = [r for r in records if r["spec"] == name]
+    order = variant_order(trials)
     section = {
         "name": name,
         "description": (spec_records[0].get("config") and _description(spec_records[0])) or "",
         "n_trials": len(trials),
         "on_sample": bool((trials["data_source"] == "sample").any()),
-        "problems": [{"trial_id": r["trial_id"], "status": r["status"], "error": r.get("error", ""),
-                      "epoch": r.get("diverged_epoch") or ""} for r in spec_records if r.get("status") != "complete"],
+        "problems": sort_rows(problem_rows(spec_records), order),
         "warnings": mixed_environment_warnings(trials),
         "backends": backend_rows(complete),
         "rows": [], "figures": [], "verdicts": [], "study": None, "per_class": [], "confused": [],
         "search": search_section(name, spec_records, store),
-        "tta": tta_rows(spec_records),
-        "targets": target_rows(spec_records),
+        "tta": sort_rows(tta_rows(spec_records), order),
+        "targets": sort_rows(target_rows(spec_records), order),
     }
     if any(r["config"]["dataset"].get("protocol") == "full-train" for r in spec_records):
         section["warnings"].append("protocol full-train: trained on all of Training; the validation column is "
                                    "PrivateTest, on which the best epoch was chosen, so PublicTest is the held-out "
                                    "score")
     if complete.empty:
+        section["headline"] = headline(section, None, None)
         return section
     summary = variant_summary(complete)
     section["rows"] = summary.reset_index().to_dict("records")
     # A search's repeated proposals are one configuration, not independent samples: no t-tests there.
-    for metric in TABLE_METRICS if section["search"] is None else ():
-        verdict = compare_best(complete, metric)
-        if verdict:
-            section["verdicts"].append(verdict.sentence(metric.replace("_", " ")))
+    verdicts = [(metric, compare_best(complete, metric)) for metric in TABLE_METRICS if section["search"] is None]
+    section["verdicts"] = [verdict.sentence(metric.replace("_", " ")) for metric, verdict in verdicts if verdict]
     best = summary["val_accuracy_mean"].idxmax()
     section["best"] = best
+    section["headline"] = headline(section, summary.loc[best], section["verdicts"][0] if section["verdicts"] else None)
     if name in STUDY and not section["on_sample"]:
         section["study"] = study_rows(name, summary, best)
     spec_history = history[history["trial_id"].isin(complete["trial_id"])]
     best_history = spec_history[spec_history["variant"] == best]
     last = best_history[best_history["epoch"] == best_history["epoch"].max()]
     figs = section["figures"]
-    figs.append((f"Accuracy per variant (mean over seeds, 95% CI); best on validation: {best}, "
+    figs.append((f"Accuracy per variant (mean over seeds, 95% CI clipped to 0-100%); best on validation: {best}, "
                  f"{summary.loc[best, 'val_accuracy_mean']:.4f}",
                  store.add(f"{name}-bars", figures.accuracy_bars(summary))))
     if not best_history.empty:  # saved models scored by `fer-bench evaluate` have no history
@@ -159,6 +195,28 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         figs.append((f"Sample PublicTest predictions ({best}, seed {best_records[0]['seed']}): true → predicted; "
                      f"{correct} of {len(shown['true'])} correct", store.add(f"{name}-samples", grid)))
     return section
+
+
+def headline(section: dict, best: pd.Series | None, verdict: str | None) -> dict:
+    """The summary's line for a spec: its best variant on validation (the summary's row), that variant's scores,
+    and the verdict against the runner-up."""
+    line = {"name": section["name"], "html": f"spec-{section['name']}", "best": None, "n": 0,
+            "scores": {m: (None, None) for m in TABLE_METRICS}, "verdict": verdict}
+    if best is None:
+        line["verdict"] = "no complete trials"
+        return line
+    line.update(best=best.name, n=int(best["n"]),
+                scores={m: (best[f"{m}_mean"], best[f"{m}_std"]) for m in TABLE_METRICS})
+    if verdict is None:
+        line["verdict"] = ("a search: repeated proposals are one configuration, so no test against the runner-up"
+                           if section["search"] else "one variant: nothing to compare it with")
+    return line
+
+
+def problem_rows(records: list[dict]) -> list[dict]:
+    return [{"trial_id": r["trial_id"], "variant": r.get("variant"), "seed": r.get("seed"), "status": r["status"],
+             "error": r.get("error", ""), "epoch": r.get("diverged_epoch") or ""}
+            for r in records if r.get("status") != "complete"]
 
 
 def tta_rows(records: list[dict]) -> list[dict]:
@@ -194,12 +252,14 @@ def _description(record: dict) -> str:
 
 
 def variant_summary(complete: pd.DataFrame) -> pd.DataFrame:
+    """One row per variant, in the spec's order: each metric's mean, spread and interval over seeds."""
     rows = {}
-    for variant, group in complete.groupby("variant", sort=False):
+    for variant, group in variant_groups(complete):
         row = {"n": len(group)}
         for metric in (*TABLE_METRICS, *DEDUP_METRICS, "seconds_per_epoch", "train_images_per_s"):
-            stats = summarize(group[metric])
+            stats = summarize(group[metric], bounds=(0.0, 1.0 if "accuracy" in metric else math.inf))
             row.update({f"{metric}_{k}": v for k, v in stats.items() if k != "n"})
+            row[f"{metric}_ci_note"] = f"n={stats['n']}: wide" if stats["wide"] else ""
         for metric in TABLE_METRICS:
             dedup, full = row[f"{metric}_dedup_mean"], row[f"{metric}_mean"]
             row[f"{metric}_dedup_gap"] = None if dedup is None or full is None else dedup - full
@@ -317,11 +377,12 @@ def backend_rows(complete: pd.DataFrame) -> list[dict]:
     if complete["backend"].nunique() < 2:
         return []
     rows = []
-    for (variant, backend, device), group in complete.groupby(["variant", "backend", "device"], sort=True):
-        rows.append({"variant": variant, "backend": backend, "device": device, "n": len(group),
-                     "images_per_s": group["train_images_per_s"].mean(),
-                     "seconds_per_epoch": group["seconds_per_epoch"].mean(),
-                     "val_accuracy": group["val_accuracy"].mean()})
+    for variant, runs in variant_groups(complete):
+        for (backend, device), group in runs.groupby(["backend", "device"], sort=True):
+            rows.append({"variant": variant, "backend": backend, "device": device, "n": len(group),
+                         "images_per_s": group["train_images_per_s"].mean(),
+                         "seconds_per_epoch": group["seconds_per_epoch"].mean(),
+                         "val_accuracy": group["val_accuracy"].mean()})
     return rows
 
 

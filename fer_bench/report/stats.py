@@ -7,21 +7,31 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from fer_bench.report.order import variant_order
+
 ALPHA = 0.05
 
 
-def summarize(values) -> dict:
-    """n, mean, sample standard deviation and the 95% t-interval of the mean."""
+def summarize(values, bounds: tuple[float, float] | None = None) -> dict:
+    """n, mean, sample standard deviation and the 95% t-interval of the mean.
+
+    With `bounds`, the metric's range, the interval is clipped to it: the t-interval of two accuracies
+    can reach below 0, an accuracy cannot. `wide`: the interval is wider than the values' spread, so
+    it speaks of how few they are more than of the values (two seeds: about 13 times their spread).
+    """
     x = np.asarray([v for v in values if v is not None and not pd.isna(v)], dtype=float)
     n = len(x)
     if n == 0:
-        return {"n": 0, "mean": None, "std": None, "ci_low": None, "ci_high": None}
+        return {"n": 0, "mean": None, "std": None, "ci_low": None, "ci_high": None, "wide": False}
     mean = float(x.mean())
     if n == 1:
-        return {"n": 1, "mean": mean, "std": None, "ci_low": None, "ci_high": None}
+        return {"n": 1, "mean": mean, "std": None, "ci_low": None, "ci_high": None, "wide": False}
     std = float(x.std(ddof=1))
     half = float(stats.t.ppf(1 - ALPHA / 2, n - 1) * std / np.sqrt(n))
-    return {"n": n, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half}
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return {"n": n, "mean": mean, "std": std, "ci_low": low, "ci_high": high, "wide": bool(2 * half > np.ptp(x))}
 
 
 @dataclass
@@ -51,7 +61,9 @@ class Verdict:
 def compare_best(frame: pd.DataFrame, metric: str) -> Verdict | None:
     """Best variant (by mean) against the runner-up: a paired t-test over shared seeds, else Welch's."""
     done = frame[frame["status"] == "complete"].dropna(subset=[metric])
-    means = done.groupby("variant")[metric].mean().sort_values(ascending=False)
+    # Equal means: the one the spec lists first leads, as in the tables.
+    means = done.groupby("variant")[metric].mean().reindex(variant_order(done))
+    means = means.sort_values(ascending=False, kind="stable")
     if len(means) < 2:
         return None
     best, runner_up = means.index[0], means.index[1]

@@ -24,6 +24,7 @@ class Overrides:
     seeds: int | None = None
     trial_timeout: float | None = None
     budget: float | None = None
+    loop: str | None = None
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -31,7 +32,7 @@ class Overrides:
     def dotted(self) -> dict[str, Any]:
         paths = {"epochs": "training.epochs", "max_train_samples": "dataset.max_train_samples",
                  "max_eval_samples": "dataset.max_eval_samples", "trial_timeout": "training.timeout_s",
-                 "budget": "training.budget_s"}
+                 "budget": "training.budget_s", "loop": "training.loop"}
         return {paths[k]: v for k, v in self.as_dict().items() if k in paths}
 
 

@@ -49,6 +49,12 @@ def load_yaml(path: Path):
         raise UserError(f"{path}: is a directory, expected a YAML spec file") from None
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, where: Path | str = "<text>"):
+    """YAML text (a spec as a record keeps it, say) as plain Python data; a problem is a UserError."""
+    path = where
     try:
         return yaml.load(text, Loader=_SpecLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:

@@ -166,18 +166,18 @@ class DeviceLoop:
         c["order"] = jax.jit(self._order).lower(key, train.labels).compile()
         order = c["order"](key, train.labels)
         full, tail = divmod(len(train), self.batch_size)
-        if self.whole_epoch_calls:
+        if full and self.whole_epoch_calls:
             c["train"] = jax.jit(self._train_range).lower(state, train.pixels, train.labels, order, 0, full).compile()
-        else:
+        elif full:
             c["train"] = jax.jit(self._train_at).lower(state, train.pixels, train.labels, order, 0).compile()
         if tail:
             c["train_tail"] = jax.jit(self._train_tail, static_argnums=4).lower(
                 state, train.pixels, train.labels, order, tail).compile()
         full, tail = divmod(len(validation), self.batch_size)
-        if self.whole_epoch_calls:
+        if full and self.whole_epoch_calls:
             c["test"] = jax.jit(self._test_range).lower(test_state, validation.pixels, validation.labels,
                                                         full).compile()
-        else:
+        elif full:
             c["test"] = jax.jit(self._test_at).lower(test_state, validation.pixels, validation.labels, 0).compile()
         if tail:
             c["test_tail"] = jax.jit(self._test_tail, static_argnums=3).lower(
@@ -216,9 +216,9 @@ class DeviceLoop:
         self.model.reset_metrics()
         state = self._test_state()
         full, tail = divmod(len(validation), self.batch_size)
-        if self.whole_epoch_calls:
+        if full and self.whole_epoch_calls:
             state = c["test"](state, validation.pixels, validation.labels, full)
-        else:
+        elif full:
             for i in range(full):
                 state = c["test"](state, validation.pixels, validation.labels, i)
         if tail:
@@ -228,6 +228,8 @@ class DeviceLoop:
 
     def _calls(self, steps: int) -> list[tuple[int, int]]:
         """The step ranges of an epoch's calls: one, unless something must look in between."""
+        if not steps:
+            return []
         if wants("mid_epoch") and steps > MID_EPOCH_STEP:
             return [(0, MID_EPOCH_STEP), (MID_EPOCH_STEP, steps)]
         if self.split_epochs:

@@ -343,7 +343,7 @@ def compilation(model, training: dict) -> dict:
                 "tensorflow": "XLA" if compiled else "tf.function graph",
                 "torch": "torch.compile" if compiled else "none (eager torch)"}.get(backend, str(compiled))
     if training["loop"] == "device":
-        compiled, compiler = True, "XLA, one call per epoch (training.loop: device)"
+        compiled, compiler = True, "XLA (training.loop: device)"
     return {"jit_compile_requested": training["jit_compile"], "jit_compile": compiled, "compiler": compiler,
             "steps_per_execution": training["steps_per_execution"], "loop": training["loop"]}
 

@@ -1,4 +1,5 @@
-"""The HTML report in headless Chromium: no console errors, every image loaded, every section there."""
+"""The HTML report in headless Chromium: no console errors, every image loaded, every section there, every
+link of the summary and contents landing on its section."""
 
 import os
 import shutil
@@ -6,6 +7,9 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, run_cli
+from made_results import make_results
+
+from fer_bench.report.render import render_report
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 ARTIFACTS = Path(os.environ.get("FER_BENCH_TEST_ARTIFACTS", REPO / "results" / "test-artifacts"))
@@ -45,3 +49,23 @@ def test_report_opens_cleanly_in_chromium(browser, tmp_path):
     assert errors == []
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(ARTIFACTS / "report.png"))
+
+
+def test_summary_comes_first_and_every_link_lands_in_chromium(browser, tmp_path):
+    results = make_results(tmp_path / "results", tmp_path / "specs")
+    report = render_report([results], tmp_path / "report.html")
+    browser.get(report.as_uri())
+    assert browser.execute_script("return document.querySelector('header, section').id") == "summary"
+    # Following a link makes its target the page's :target, which is what "resolves" means to a reader.
+    landed = browser.execute_script("""return Array.from(document.querySelectorAll('a[href^="#"]')).map(a => {
+        a.click();
+        const target = document.querySelector(':target');
+        return [a.getAttribute('href'), target && target.id];
+    });""")
+    assert len(landed) == 3 + 6 and all(href == f"#{target}" for href, target in landed), landed
+    sections = browser.execute_script("return Array.from(document.querySelectorAll('section')).map(s => s.id)")
+    assert sections == ["spec-Listed.v2", "spec-order", "spec-unread", "audit", "anchors", "environment"]
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    browser.execute_script("window.scrollTo(0, 0)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "report-summary.png"))

@@ -1,0 +1,133 @@
+"""training.loop: device against Keras fit() under JAX on this CPU: the same losses when both see the
+same batches, the same accuracy within noise over seeds, a mid-epoch kill resumed like any trial."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, run_cli, write
+
+from fer_bench.records import iter_records
+
+JAX = {"KERAS_BACKEND": "jax"}
+TINY = "{params: {conv_filters: [8, 16], conv_kernels: [3, 3], dense_units: [16]}}"
+
+
+def records(out) -> dict:
+    return {r["variant"]: r for _, r in iter_records(out)}
+
+
+def test_same_batches_give_the_same_losses(tmp_path):
+    """Shuffling and flips off: both loops see the same batches in the same order; dropout stays on
+    (its seed generator advances alike in both), so every per-epoch number agrees to 1e-4."""
+    spec = write(tmp_path / "equal.yaml", f"""
+name: equal
+dataset: {{source: sample}}
+model: {TINY}
+training: {{epochs: 3, batch_size: 32, shuffle: false, augmentation: {{horizontal_flip: false}}}}
+seeds: 1
+sweep:
+  variants:
+    - {{name: fit, set: {{training.loop: fit}}}}
+    - {{name: device, set: {{training.loop: device}}}}
+""")
+    result = run_cli("run", spec, "--out", tmp_path / "out", env=JAX)
+    assert result.returncode == 0, result.stderr[-2000:]
+    by_loop = records(tmp_path / "out")
+    fit, device = by_loop["fit"], by_loop["device"]
+    assert device["compilation"]["loop"] == "device" and device["compilation"]["compile_s"] > 0
+    assert device["compilation"]["steps_per_call"] == 1  # a CPU: one step per call (see DeviceLoop)
+    assert fit["compilation"]["loop"] == "fit" and "compile_s" not in fit["compilation"]
+    assert len(fit["history"]) == len(device["history"]) == 3
+    for a, b in zip(fit["history"], device["history"]):
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
+            assert abs(a[key] - b[key]) <= 1e-4, (key, a["epoch"], a[key], b[key])
+        assert set(a["grad_norms"]) == set(b["grad_norms"])
+    assert fit["metrics"]["public_test_accuracy"] == pytest.approx(device["metrics"]["public_test_accuracy"],
+                                                                   abs=1e-3)
+
+
+WHOLE_EPOCH = """
+import os, sys
+os.environ["KERAS_BACKEND"] = "jax"
+import keras, numpy as np
+from fer_bench.data.formats import SAMPLE_PATH
+from fer_bench.data.source import load_data
+from fer_bench.data.splits import study_splits
+from fer_bench.models import BUILDERS
+from fer_bench.training.device_loop import DeviceSplit, prepare
+
+data = load_data(SAMPLE_PATH)
+splits = study_splits(data, 1302, max_train_samples=100, max_eval_samples=40)
+train, validation = DeviceSplit.put(data, splits["train"]), DeviceSplit.put(data, splits["validation"])
+losses = {}
+for whole in (False, True):
+    keras.utils.set_random_seed(0)
+    cnn = BUILDERS["cnn"]
+    model = cnn.build(cnn.params({"conv_filters": [8, 16], "conv_kernels": [3, 3], "dense_units": [16]}))
+    model.compile(optimizer=keras.optimizers.Adam(5e-4), loss="categorical_crossentropy", metrics=["accuracy"])
+    loop = prepare(model, 32, seed=0, shuffle=True, whole_epoch_calls=whole)
+    loop.compile(train, validation)
+    history = keras.callbacks.History()
+    loop.fit(train, validation, 2, [history])
+    losses[whole] = history.history
+print(losses[False]); print(losses[True])
+for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+    assert np.allclose(losses[False][key], losses[True][key], atol=1e-4), key
+print("same")
+"""
+
+
+def test_whole_epoch_calls_train_like_single_steps(tmp_path):
+    """The accelerator's form (a lax.fori_loop over the epoch in one call) against the CPU's (one step
+    per call): the same shuffled order, the same numbers."""
+    script = write(tmp_path / "whole.py", WHOLE_EPOCH)
+    result = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and result.stdout.strip().endswith("same"), result.stdout + result.stderr[-3000:]
+
+
+def test_a_kill_mid_epoch_on_the_device_loop_resumes(tmp_path):
+    spec = write(tmp_path / "killed.yaml", f"""
+name: killed
+dataset: {{source: sample}}
+model: {TINY}
+training: {{epochs: 2, batch_size: 32, loop: device}}
+seeds: 2
+""")
+    env = {**JAX, "FER_BENCH_CACHE": str(tmp_path / "cache")}
+    killed = run_cli("run", spec, "--out", tmp_path / "out", env={**env, "FER_BENCH_FAULT": "kill@mid_epoch:*_s1"})
+    assert killed.returncode == -9 and "fault: killed at mid_epoch base_s1" in killed.stdout, killed.stderr[-2000:]
+    before = {r["seed"]: r for _, r in iter_records(tmp_path / "out")}
+    assert list(before) == [0] and before[0]["status"] == "complete"
+    rerun = run_cli("run", spec, "--out", tmp_path / "out", env=env)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    after = {r["seed"]: r for _, r in iter_records(tmp_path / "out")}
+    assert sorted(after) == [0, 1] and all(r["status"] == "complete" for r in after.values())
+    assert after[0]["finished_at"] == before[0]["finished_at"] and rerun.stdout.count(": training 2 epochs") == 1
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".claim")]
+
+
+@pytest.mark.slow
+def test_device_loop_matches_fit_within_noise(real_data, tmp_path):
+    """The same spec through both loops, 3 seeds, shuffled and flipped, on the whole train split (on
+    fewer images the small CNN stays at one class for epochs, and which class depends on the order
+    it saw, whichever loop): `fer-bench compare` finds no difference beyond noise in any metric."""
+    outs = {}
+    for loop in ("fit", "device"):
+        spec = write(tmp_path / loop / "noise.yaml", f"""
+name: noise
+model: {{params: {{conv_filters: [16, 32, 64], conv_kernels: [3, 3, 3], dense_units: [64]}}}}
+training: {{epochs: 2, loop: {loop}, gradient_stats: false}}
+seeds: 3
+""")
+        outs[loop] = tmp_path / loop / "out"
+        result = run_cli("run", spec, "--data", real_data, "--out", outs[loop], "--max-eval-samples", "2000", "--quiet",
+                         env=JAX, timeout=1800)
+        assert result.returncode == 0, result.stderr[-2000:]
+    compared = run_cli("compare", outs["fit"], outs["device"])
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    rows = [line for line in compared.stdout.splitlines() if line.startswith("  noise")]
+    assert len(rows) >= 3 and all("within noise" in row for row in rows), compared.stdout
+    accuracy = {loop: [r["metrics"]["val_accuracy"] for _, r in iter_records(out)] for loop, out in outs.items()}
+    assert min(min(v) for v in accuracy.values()) > 0.3, json.dumps(accuracy)  # both learned, past one class
