@@ -14,9 +14,7 @@ import pandas as pd
 
 from fer_bench.errors import UserError
 from fer_bench.spec.trials import slugify, value_label
-# The loader the run read the spec with: under plain PyYAML `5e-4` is a string, and its label would
-# not be the one the trial got.
-from fer_bench.spec.yaml_loader import parse_yaml
+from fer_bench.spec.yaml_loader import parse_yaml  # as the run read it: `5e-4` a float, as in its labels
 
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?(?:e[-+]?\d+)?)")
 
