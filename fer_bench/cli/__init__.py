@@ -12,7 +12,7 @@ from fer_bench.cli.arguments import Parser
 from fer_bench.errors import EXIT_OK, FerBenchError
 
 EXIT_USER, EXIT_INTERRUPTED = 2, 130  # 1 (write errors), 3 (failed trials), 4, 5 come from below
-VERBS = (run, listing, validate, data, status, report, evaluate, compare, clean, mlflow)
+VERBS = (run, listing, validate, data, report, evaluate, compare, clean, mlflow, status)
 COMMANDS = {verb.NAME: verb for verb in VERBS}
 
 
