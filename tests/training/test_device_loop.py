@@ -108,6 +108,23 @@ seeds: 2
     assert not [p for p in (tmp_path / "out").rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".claim")]
 
 
+def test_a_time_limit_stops_the_device_loop_within_its_epoch(tmp_path):
+    """training.timeout_s on the device loop: the epoch runs as several calls, the timer's stop is seen
+    after the call it fell due in, and the record says timeout, as under fit()."""
+    spec = write(tmp_path / "limited.yaml", f"""
+name: limited
+dataset: {{source: sample}}
+model: {TINY}
+training: {{epochs: 500, batch_size: 16, loop: device, timeout_s: 6}}
+seeds: 1
+""")
+    result = run_cli("run", spec, "--out", tmp_path / "out", env=JAX)
+    assert result.returncode == 3, result.stderr[-2000:]
+    (record,) = (r for _, r in iter_records(tmp_path / "out"))
+    assert record["status"] == "timeout" and "training.timeout_s" in record["error"]
+    assert 0 < len(record["history"]) < 500 and record["timing"]["fit_s"] < 60
+
+
 @pytest.mark.slow
 def test_device_loop_matches_fit_within_noise(real_data, tmp_path):
     """The same spec through both loops, 3 seeds, shuffled and flipped, on the whole train split (on
