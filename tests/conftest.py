@@ -8,6 +8,20 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "fer_bench" / "sample" / "fer2013-sample.csv.gz"
+# A small search on the sample (str.format: strategy, max_trials), for the search and distributed tests.
+SEARCH_SPEC = """
+name: s
+dataset: {{source: sample}}
+model: {{params: {{conv_filters: [8, 16], conv_kernels: [3, 3], dense_units: [16]}}}}
+training: {{epochs: 1, batch_size: 32, gradient_stats: false}}
+search:
+  strategy: {strategy}
+  max_trials: {max_trials}
+  bayesian: {{initial_points: 2}}
+  space:
+    training.optimizer.learning_rate: {{type: float, min: 1.0e-3, max: 1.0e-2, step: 10, sampling: log}}
+    model.params.dropout: {{type: choice, values: [0.0, 0.3]}}
+"""
 
 
 @pytest.fixture(autouse=True)

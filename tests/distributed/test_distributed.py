@@ -5,8 +5,7 @@ import socket
 import subprocess
 import sys
 
-from conftest import REPO, write
-from test_search import SPEC
+from conftest import REPO, SEARCH_SPEC, write
 
 from fer_bench.records import iter_records
 
@@ -45,7 +44,7 @@ def log(tmp_path, name: str) -> str:
 
 
 def specs(tmp_path):
-    search = write(tmp_path / "s.yaml", SPEC.format(strategy="[grid, random]", max_trials=4))
+    search = write(tmp_path / "s.yaml", SEARCH_SPEC.format(strategy="[grid, random]", max_trials=4))
     return search, write(tmp_path / "sweep.yaml", SWEEP)
 
 

@@ -10,29 +10,15 @@ import re
 
 import jsonschema
 import pytest
-from conftest import REPO, run_cli, write
+from conftest import REPO, SEARCH_SPEC, run_cli, write
 
 from fer_bench.records import iter_records
 from fer_bench.spec.load import load_spec
 from fer_bench.spec.search import SearchSpec, grid_points
 
-SPEC = """
-name: s
-dataset: {{source: sample}}
-model: {{params: {{conv_filters: [8, 16], conv_kernels: [3, 3], dense_units: [16]}}}}
-training: {{epochs: 1, batch_size: 32, gradient_stats: false}}
-search:
-  strategy: {strategy}
-  max_trials: {max_trials}
-  bayesian: {{initial_points: 2}}
-  space:
-    training.optimizer.learning_rate: {{type: float, min: 1.0e-3, max: 1.0e-2, step: 10, sampling: log}}
-    model.params.dropout: {{type: choice, values: [0.0, 0.3]}}
-"""
-
 
 def search_spec(tmp_path, strategy="[grid, random, bayesian]", max_trials=4):
-    return write(tmp_path / "s.yaml", SPEC.format(strategy=strategy, max_trials=max_trials))
+    return write(tmp_path / "s.yaml", SEARCH_SPEC.format(strategy=strategy, max_trials=max_trials))
 
 
 def by_strategy(out) -> dict[str, list[tuple]]:
@@ -170,7 +156,7 @@ def test_a_killed_search_resumes_with_the_same_proposals_and_trains_only_what_is
 
 
 def test_failed_and_diverged_trials_are_recorded_and_the_search_goes_on(tmp_path):
-    spec = write(tmp_path / "s.yaml", SPEC.format(strategy="random", max_trials=7).replace(
+    spec = write(tmp_path / "s.yaml", SEARCH_SPEC.format(strategy="random", max_trials=7).replace(
         "{type: float, min: 1.0e-3, max: 1.0e-2, step: 10, sampling: log}",
         "{type: choice, values: [1.0e-3, 1.0e+4]}").replace("[0.0, 0.3]", "[0.0, 0.1, 0.2, 0.3]"))
     result = run_cli("run", spec, "--out", tmp_path / "out", env={"FER_BENCH_FAULT": "raise@build:random-00[2-5]*"})
