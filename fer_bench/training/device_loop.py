@@ -24,6 +24,7 @@ from fer_bench.data.formats import EMOTIONS, FERData
 from fer_bench.data.splits import Split
 from fer_bench.faults import fault_point, wants
 
+# jax is imported where it is used: every trial imports this module, whatever the backend.
 CALLS_PER_EPOCH_UNDER_A_TIME_LIMIT = 8
 MID_EPOCH_STEP = 3  # where the fault tests' `mid_epoch` point sits, as in fit()'s mid-epoch callback
 

@@ -65,6 +65,7 @@ def test_bad_data_through_the_cli(tmp_path):
     assert_one_line_error(run_cli("data", "--data", bad), "bad.csv: line 3: emotion '9' is not one of 0..6")
 
 
+@pytest.mark.slow
 def test_light_commands_do_not_import_keras():
     code = (
         "import sys; from fer_bench.cli import main\n"

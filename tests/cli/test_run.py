@@ -22,6 +22,7 @@ def smoke_run(tmp_path_factory):
     return out, result
 
 
+@pytest.mark.slow
 def test_smoke_run_writes_one_valid_record_per_trial(smoke_run):
     out, result = smoke_run
     assert result.returncode == 0, result.stderr
@@ -57,6 +58,7 @@ def test_status_lists_trials_per_spec(smoke_run):
     assert result.returncode == 0 and "smoke: 2 complete, 0 diverged, 0 timeout, 0 failed, 0 pending" in result.stdout
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_with_only_the_missing_trials(tmp_path):
     spec = REPO / "benchmark/smoke.yaml"
     killed = run_cli("run", spec, "--out", tmp_path, "--epochs", "1",
@@ -72,6 +74,7 @@ def test_killed_run_resumes_with_only_the_missing_trials(tmp_path):
     assert len(records(tmp_path)) == 2 and not list(tmp_path.rglob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_kill_between_temp_file_and_rename_leaves_no_record(tmp_path):
     spec = REPO / "benchmark/smoke.yaml"
     killed = run_cli("run", spec, "--out", tmp_path, "--epochs", "1",
@@ -82,6 +85,7 @@ def test_kill_between_temp_file_and_rename_leaves_no_record(tmp_path):
     assert resumed.returncode == 0 and len(records(tmp_path)) == 2 and not list(tmp_path.rglob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_failing_trial_is_recorded_and_the_run_goes_on(tmp_path):
     spec = REPO / "benchmark/smoke.yaml"
     result = run_cli("run", spec, "--out", tmp_path, "--epochs", "1",
@@ -97,6 +101,7 @@ def test_failing_trial_is_recorded_and_the_run_goes_on(tmp_path):
     assert retried.returncode == 0 and "1 trials run (1 complete" in retried.stdout
 
 
+@pytest.mark.slow
 def test_diverging_trial_is_recorded_with_its_epoch(tmp_path):
     spec = write(tmp_path / "diverge.yaml", """
 name: diverge
@@ -118,6 +123,7 @@ seeds: 1
     assert "nothing to do" in rerun.stdout  # diverged is a result, not a failure to retry
 
 
+@pytest.mark.slow
 def test_overrides_are_recorded_and_change_the_trial_id(tmp_path):
     result = run_cli("run", REPO / "benchmark/smoke.yaml", "--out", tmp_path, "--epochs", "1", "--seeds", "1",
                      "--max-train-samples", "70", "--max-eval-samples", "40", "--quiet")
@@ -129,6 +135,7 @@ def test_overrides_are_recorded_and_change_the_trial_id(tmp_path):
         assert len(record["history"]) == 1
 
 
+@pytest.mark.slow
 def test_keep_best_weights_saves_the_model_that_scored_best(tmp_path):
     import numpy as np
 
@@ -142,6 +149,7 @@ def test_keep_best_weights_saves_the_model_that_scored_best(tmp_path):
     assert np.mean(predicted == data.labels[public]) == pytest.approx(record["best_metrics"]["public_test_accuracy"])
 
 
+@pytest.mark.slow
 def test_gradient_statistics_can_be_switched_off(tmp_path):
     spec = write(tmp_path / "nograd.yaml", """
 name: nograd
@@ -155,6 +163,7 @@ seeds: 1
     assert "grad_norms" not in record["history"][0] and record["config"]["training"]["gradient_stats"] is False
 
 
+@pytest.mark.slow
 def test_speed_options_train_the_same_model_and_are_recorded(tmp_path):
     """Several steps per compiled call change how often Python is involved, not what is learned."""
     spec = write(tmp_path / "speed.yaml", """

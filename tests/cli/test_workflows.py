@@ -91,6 +91,7 @@ sweep: {grid: {model.params.classes: [7, 5]}}
     assert unknown.returncode == 2 and "unknown builder 'tiny_net'" in unknown.stderr  # not installed here
 
 
+@pytest.mark.slow
 def test_evaluate_gives_the_scores_of_the_run_that_saved_the_model(tmp_path):
     record, _ = train_and_keep_best(tmp_path, epochs=3)
     model = next((tmp_path / "out").rglob("best.keras"))
@@ -123,6 +124,7 @@ def run_tiny(tmp_path, name: str, dropout: float, seeds: int, out: str):
     return tmp_path / out
 
 
+@pytest.mark.slow
 def test_compare_calls_the_same_run_within_noise_and_gates_a_real_regression(tmp_path):
     base = run_tiny(tmp_path, "cmp", 0.0, 3, "base")
     same = run_tiny(tmp_path, "cmp", 0.0, 3, "same")
@@ -154,6 +156,7 @@ def test_compare_calls_the_same_run_within_noise_and_gates_a_real_regression(tmp
     assert from_table.returncode == 0 and from_table.stdout.count("within noise") == 3
 
 
+@pytest.mark.slow
 def test_only_runs_the_matching_trials_and_clean_removes_what_no_spec_makes(tmp_path):
     spec = write(tmp_path / "s.yaml", TINY.format(name="only", dropout=0.0, seeds=1)
                  + "sweep: {grid: {model.params.dropout: [0.0, 0.1, 0.2]}}\n")
@@ -172,6 +175,7 @@ def test_only_runs_the_matching_trials_and_clean_removes_what_no_spec_makes(tmp_
     assert not any(k.startswith("dropout-0.1_") for k in plan)
 
 
+@pytest.mark.slow
 def test_a_trial_over_its_time_limit_is_recorded_as_timeout_with_its_memory(tmp_path):
     spec = write(tmp_path / "t.yaml", TINY.format(name="slow", dropout=0.0, seeds=1).replace(
         "epochs: 2, batch_size: 32", "epochs: 200, batch_size: 4"))
@@ -188,6 +192,7 @@ def test_a_trial_over_its_time_limit_is_recorded_as_timeout_with_its_memory(tmp_
     assert "1 timeout" in status.stdout
 
 
+@pytest.mark.slow
 def test_tensorboard_logs_and_an_mlflow_store_get_every_trial(tmp_path):
     pytest.importorskip("mlflow")
     spec = write(tmp_path / "s.yaml", TINY.format(name="track", dropout=0.0, seeds=2))

@@ -49,6 +49,7 @@ def test_audit_finds_exactly_the_planted_copies_and_blanks():
     assert summary["exact_pairs"] == 2 and summary["near_pairs"] == 1 and summary["conflicting_label_groups"] == 1
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_real_audit_is_stable_and_finds_the_known_leak(real_data):
     data = load_data(real_data)
@@ -61,6 +62,7 @@ def test_real_audit_is_stable_and_finds_the_known_leak(real_data):
     assert summary["conflicting_label_groups"] > 0
 
 
+@pytest.mark.slow
 def test_honest_scores_are_computed_on_the_unleaked_images(tmp_path):
     record, model = train_and_keep_best(tmp_path, epochs=1)
     data = load_data(REPO / "fer_bench" / "sample" / "fer2013-sample.csv.gz")
@@ -74,6 +76,7 @@ def test_honest_scores_are_computed_on_the_unleaked_images(tmp_path):
     assert record["metrics"]["public_test_accuracy_dedup"] == pytest.approx(np.mean(predicted == data.labels[keep]))
 
 
+@pytest.mark.slow
 def test_dropping_training_copies_of_test_images(tmp_path):
     base = "name: drop\ndataset: {source: sample%s}\nmodel: {params: {conv_filters: [8], conv_kernels: [3], " \
            "dense_units: []}}\ntraining: {epochs: 1}\nseeds: 1\n"

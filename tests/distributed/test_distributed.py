@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO, SEARCH_SPEC, write
 
 from fer_bench.records import iter_records
@@ -53,6 +54,7 @@ def worker_of(record: dict) -> str:
     return command[command.index("--worker-id") + 1]
 
 
+@pytest.mark.slow
 def test_a_chief_and_two_workers_share_a_search_and_a_sweep(tmp_path):
     search, sweep = specs(tmp_path)
     out, port = tmp_path / "out", free_port()
@@ -73,6 +75,7 @@ def test_a_chief_and_two_workers_share_a_search_and_a_sweep(tmp_path):
     assert "\n  grid            4        0" in log(tmp_path, "chief")
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_trial_loses_no_record_and_its_trial_is_done_again(tmp_path):
     search, sweep = specs(tmp_path)
     out, port = tmp_path / "out", free_port()

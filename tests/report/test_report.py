@@ -14,6 +14,9 @@ from fer_bench import load_records
 from fer_bench.data.formats import EMOTIONS
 from fer_bench.report.stats import compare_best, summarize
 
+# Every test here reads one trained run (a 30 s fixture); tests/report/test_report_order.py needs none.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def smoke_results(tmp_path_factory):

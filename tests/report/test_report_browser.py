@@ -34,6 +34,7 @@ def browser(tmp_path):
     driver.quit()
 
 
+@pytest.mark.slow
 def test_report_opens_cleanly_in_chromium(browser, tmp_path):
     out = tmp_path / "results"
     assert run_cli("run", REPO / "benchmark/smoke.yaml", "--out", out, "--quiet").returncode == 0

@@ -5,11 +5,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO, run_cli
 
 from fer_bench.records import iter_records
 
 
+@pytest.mark.slow
 def test_two_processes_at_once_train_each_trial_once(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "FER_BENCH_FAULT"}
     command = [sys.executable, "-m", "fer_bench", "run", "benchmark/smoke.yaml", "--out", str(tmp_path),
@@ -27,6 +29,7 @@ def test_two_processes_at_once_train_each_trial_once(tmp_path):
     assert not list(tmp_path.rglob(".claim")) and not list(tmp_path.rglob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_a_dead_processs_claim_is_taken_over(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)

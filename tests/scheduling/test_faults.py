@@ -20,6 +20,7 @@ def records(out) -> dict:
     return {r["trial_id"]: r for _, r in iter_records(out)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("phase", PHASES)
 def test_kill_at_each_phase_then_rerun(phase, tmp_path):
     env = {"FER_BENCH_CACHE": str(tmp_path / "cache"), "FER_BENCH_FAULT": f"kill@{phase}"}
@@ -39,6 +40,7 @@ def test_kill_at_each_phase_then_rerun(phase, tmp_path):
     assert "Traceback" not in rerun.stderr
 
 
+@pytest.mark.slow
 def test_disk_full_while_writing_a_record(tmp_path):
     result = run_cli("run", SPEC, "--out", tmp_path, *FLAGS, env={"FER_BENCH_FAULT": "enospc@write:dropout-0.25_s0"})
     assert result.returncode == 1
@@ -59,6 +61,7 @@ def test_a_symlink_out_of_the_results_directory_is_refused(tmp_path):
     assert result.stderr.count("\n") == 1 and list(outside.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_corrupt_and_foreign_records_do_not_stop_a_run(tmp_path):
     first = run_cli("run", SPEC, "--out", tmp_path, *FLAGS)
     assert first.returncode == 0

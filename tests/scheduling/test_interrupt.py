@@ -6,11 +6,13 @@ import subprocess
 import sys
 import time
 
+import pytest
 from conftest import REPO
 
 from fer_bench.records import iter_records
 
 
+@pytest.mark.slow
 def test_ctrl_c_mid_epoch_stops_cleanly(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "FER_BENCH_FAULT"}
     proc = subprocess.Popen(

@@ -85,6 +85,7 @@ def test_random_and_bayesian_repeat_their_proposals_and_bayesian_leaves_random_a
     assert other != random_a
 
 
+@pytest.mark.slow
 def test_a_search_runs_every_strategy_records_each_trial_and_reruns_nothing(tmp_path):
     spec = search_spec(tmp_path)
     out = tmp_path / "out"
@@ -130,6 +131,7 @@ def test_a_search_runs_every_strategy_records_each_trial_and_reruns_nothing(tmp_
         {r["trial_id"]: r["finished_at"] for r in records}
 
 
+@pytest.mark.slow
 def test_equal_parameters_under_two_strategies_are_two_trials(tmp_path):
     spec = search_spec(tmp_path, strategy="[random, bayesian]", max_trials=3)
     result = run_cli("run", spec, "--out", tmp_path / "out")
@@ -140,6 +142,7 @@ def test_equal_parameters_under_two_strategies_are_two_trials(tmp_path):
     assert len(ids) == len(set(ids)) == 6  # ...but each strategy trains its own
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["between_trials:random-002*", "mid_epoch:bayesian-003*"])
 def test_a_killed_search_resumes_with_the_same_proposals_and_trains_only_what_is_missing(tmp_path, where):
     spec = search_spec(tmp_path)
@@ -155,6 +158,7 @@ def test_a_killed_search_resumes_with_the_same_proposals_and_trains_only_what_is
     assert f"{len(kept)} search trials replayed from records" in rerun.stdout
 
 
+@pytest.mark.slow
 def test_failed_and_diverged_trials_are_recorded_and_the_search_goes_on(tmp_path):
     spec = write(tmp_path / "s.yaml", SEARCH_SPEC.format(strategy="random", max_trials=7).replace(
         "{type: float, min: 1.0e-3, max: 1.0e-2, step: 10, sampling: log}",
@@ -174,6 +178,7 @@ def test_failed_and_diverged_trials_are_recorded_and_the_search_goes_on(tmp_path
     assert all(r["search"]["objective_value"] is None for r in records if r["status"] != "complete")
 
 
+@pytest.mark.slow
 def test_stray_keras_tuner_variables_do_not_turn_a_local_search_distributed(tmp_path):
     spec = search_spec(tmp_path, strategy="random", max_trials=2)
     env = {"KERASTUNER_TUNER_ID": "tuner0", "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": "9"}

@@ -18,6 +18,7 @@ def records(out) -> dict:
     return {r["variant"]: r for _, r in iter_records(out)}
 
 
+@pytest.mark.slow
 def test_same_batches_give_the_same_losses(tmp_path):
     """Shuffling and flips off: both loops see the same batches in the same order; dropout stays on
     (its seed generator advances alike in both), so every per-epoch number agrees to 1e-4."""
@@ -79,6 +80,7 @@ print("same")
 """
 
 
+@pytest.mark.slow
 def test_whole_epoch_calls_train_like_single_steps(tmp_path):
     """The accelerator's form (a lax.fori_loop over the epoch in one call) against the CPU's (one step
     per call): the same shuffled order, the same numbers."""
@@ -87,6 +89,7 @@ def test_whole_epoch_calls_train_like_single_steps(tmp_path):
     assert result.returncode == 0 and result.stdout.strip().endswith("same"), result.stdout + result.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_a_kill_mid_epoch_on_the_device_loop_resumes(tmp_path):
     spec = write(tmp_path / "killed.yaml", f"""
 name: killed
@@ -108,6 +111,7 @@ seeds: 2
     assert not [p for p in (tmp_path / "out").rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".claim")]
 
 
+@pytest.mark.slow
 def test_a_time_limit_stops_the_device_loop_within_its_epoch(tmp_path):
     """training.timeout_s on the device loop: the epoch runs as several calls, the timer's stop is seen
     after the call it fell due in, and the record says timeout, as under fit()."""
@@ -147,4 +151,5 @@ seeds: 3
     rows = [line for line in compared.stdout.splitlines() if line.startswith("  noise")]
     assert len(rows) >= 3 and all("within noise" in row for row in rows), compared.stdout
     accuracy = {loop: [r["metrics"]["val_accuracy"] for _, r in iter_records(out)] for loop, out in outs.items()}
-    assert min(min(v) for v in accuracy.values()) > 0.3, json.dumps(accuracy)  # both learned, past one class
+    # both learned, past the one-class stage (the majority class is a quarter of validation)
+    assert min(sum(v) / len(v) for v in accuracy.values()) > 0.3, json.dumps(accuracy)

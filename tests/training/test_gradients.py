@@ -45,6 +45,7 @@ def probe(backend: str, weights, mode: str) -> dict:
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None and os.environ.get("CI") != "true",
                     reason="JAX is not installed (tox installs it)")
+@pytest.mark.slow
 def test_tensorflow_and_jax_give_the_same_norms(tmp_path):
     weights = tmp_path / "probe.weights.h5"
     tf_norms = probe("tensorflow", weights, "save")

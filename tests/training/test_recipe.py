@@ -94,6 +94,7 @@ def test_full_train_protocol_trains_on_all_of_training_and_selects_on_private_te
     assert len(splits["public_test"].indices) == 100
 
 
+@pytest.mark.slow
 def test_the_recipe_runs_end_to_end_and_records_its_test_views_and_time_to_target(tmp_path):
     spec = write(tmp_path / "r.yaml", """
 name: recipe
