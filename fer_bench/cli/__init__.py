@@ -7,7 +7,7 @@ import os
 import sys
 
 from fer_bench._version import __version__
-from fer_bench.cli import clean, compare, data, evaluate, listing, mlflow, report, run, status, validate  # noqa: I001
+from fer_bench.cli import clean, compare, data, evaluate, listing, mlflow, report, run, status, validate
 from fer_bench.cli.arguments import Parser
 from fer_bench.errors import EXIT_OK, FerBenchError
 
