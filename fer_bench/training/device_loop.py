@@ -74,7 +74,6 @@ class DeviceLoop:
         self.whole_epoch_calls = jax.default_backend() != "cpu" if whole_epoch_calls is None else whole_epoch_calls
         self.key = jax.random.key(seed)
         self.compile_s = 0.0
-        self._compiled: dict[str, object] = {}
 
     @property
     def steps_per_call(self) -> str | int:
@@ -100,42 +99,54 @@ class DeviceLoop:
 
         return jax.lax.dynamic_slice_in_dim(order, i * self.batch_size, self.batch_size)
 
-    def _train_range(self, state, pixels, labels, order, start, stop):
+    # `step` is the model's train_step or test_step: both map (state, batch) to (logs, state).
+    def _range(self, step, state, pixels, labels, order, start, stop):
         import jax
 
-        def step(i, state):
-            return self.model.train_step(state, self._batch(pixels, labels, self._rows(order, i)))[1]
+        def body(i, state):
+            return step(state, self._batch(pixels, labels, self._rows(order, i)))[1]
 
-        return jax.lax.fori_loop(start, stop, step, state)
+        return jax.lax.fori_loop(start, stop, body, state)
 
-    def _train_at(self, state, pixels, labels, order, i):
-        return self.model.train_step(state, self._batch(pixels, labels, self._rows(order, i)))[1]
+    def _at(self, step, state, pixels, labels, order, i):
+        return step(state, self._batch(pixels, labels, self._rows(order, i)))[1]
 
-    def _train_tail(self, state, pixels, labels, order, tail: int):
-        return self.model.train_step(state, self._batch(pixels, labels, order[-tail:]))[1]
+    def _tail(self, step, tail: int, state, pixels, labels, order):
+        return step(state, self._batch(pixels, labels, order[-tail:]))[1]
 
-    def _test_range(self, state, pixels, labels, stop):
+    def _compile_epoch(self, step, state, split: "DeviceSplit", order) -> dict:
+        """The calls of one pass over `split`: its full batches (a range, or one step) and its tail."""
+        import functools
+
         import jax
-        import jax.numpy as jnp
 
-        order = jnp.arange(labels.shape[0])
+        full, tail = divmod(len(split), self.batch_size)
+        calls = {}
+        if full:
+            body = self._range if self.whole_epoch_calls else self._at
+            bounds = (0, full) if self.whole_epoch_calls else (0,)
+            calls["full"] = jax.jit(functools.partial(body, step)).lower(
+                state, split.pixels, split.labels, order, *bounds).compile()
+        if tail:
+            calls["tail"] = jax.jit(functools.partial(self._tail, step, tail)).lower(
+                state, split.pixels, split.labels, order).compile()
+        return calls
 
-        def step(i, state):
-            return self.model.test_step(state, self._batch(pixels, labels, self._rows(order, i)))[1]
-
-        return jax.lax.fori_loop(0, stop, step, state)
-
-    def _test_at(self, state, pixels, labels, i):
-        import jax.numpy as jnp
-
-        rows = self._rows(jnp.arange(labels.shape[0]), i)
-        return self.model.test_step(state, self._batch(pixels, labels, rows))[1]
-
-    def _test_tail(self, state, pixels, labels, tail: int):
-        import jax.numpy as jnp
-
-        rows = jnp.arange(labels.shape[0])[-tail:]
-        return self.model.test_step(state, self._batch(pixels, labels, rows))[1]
+    def _run(self, calls: dict, state, split: "DeviceSplit", order, ranges, after_first_call=None):
+        """The full batches in `ranges` (stopping when a callback asks), then the tail; the new state."""
+        for number, (start, stop) in enumerate(ranges):
+            if self.whole_epoch_calls:
+                state = calls["full"](state, split.pixels, split.labels, order, start, stop)
+            else:
+                for i in range(start, stop):
+                    state = calls["full"](state, split.pixels, split.labels, order, i)
+            if number == 0 and after_first_call is not None:
+                after_first_call(state)
+            if self.model.stop_training:
+                return state
+        if "tail" in calls:
+            state = calls["tail"](state, split.pixels, split.labels, order)
+        return state
 
     # -- state in and out of the model's variables --------------------------------------------------
     def _train_state(self):
@@ -159,30 +170,16 @@ class DeviceLoop:
     def compile(self, train: DeviceSplit, validation: DeviceSplit) -> float:
         """Compile every function ahead of the first epoch; returns the seconds it took."""
         import jax
+        import jax.numpy as jnp
 
         began = time.perf_counter()
         key = jax.random.fold_in(self.key, 0)
-        state, test_state = self._train_state(), self._test_state()
-        c = self._compiled
-        c["order"] = jax.jit(self._order).lower(key, train.labels).compile()
-        order = c["order"](key, train.labels)
-        full, tail = divmod(len(train), self.batch_size)
-        if full and self.whole_epoch_calls:
-            c["train"] = jax.jit(self._train_range).lower(state, train.pixels, train.labels, order, 0, full).compile()
-        elif full:
-            c["train"] = jax.jit(self._train_at).lower(state, train.pixels, train.labels, order, 0).compile()
-        if tail:
-            c["train_tail"] = jax.jit(self._train_tail, static_argnums=4).lower(
-                state, train.pixels, train.labels, order, tail).compile()
-        full, tail = divmod(len(validation), self.batch_size)
-        if full and self.whole_epoch_calls:
-            c["test"] = jax.jit(self._test_range).lower(test_state, validation.pixels, validation.labels,
-                                                        full).compile()
-        elif full:
-            c["test"] = jax.jit(self._test_at).lower(test_state, validation.pixels, validation.labels, 0).compile()
-        if tail:
-            c["test_tail"] = jax.jit(self._test_tail, static_argnums=3).lower(
-                test_state, validation.pixels, validation.labels, tail).compile()
+        self._order_of = jax.jit(self._order).lower(key, train.labels).compile()
+        self._validation_order = jnp.arange(len(validation))  # validation is never shuffled
+        self._train_calls = self._compile_epoch(self.model.train_step, self._train_state(), train,
+                                                self._order_of(key, train.labels))
+        self._test_calls = self._compile_epoch(self.model.test_step, self._test_state(), validation,
+                                               self._validation_order)
         self.compile_s = time.perf_counter() - began
         return self.compile_s
 
@@ -190,40 +187,18 @@ class DeviceLoop:
         """Train one epoch (stopping early when a callback set stop_training); the epoch's train logs."""
         import jax
 
-        c = self._compiled
         self.model.reset_metrics()
-        order = c["order"](jax.random.fold_in(self.key, epoch), train.labels)
-        full, tail = divmod(len(train), self.batch_size)
-        state = self._train_state()
-        for start, stop in self._calls(full):
-            if self.whole_epoch_calls:
-                state = c["train"](state, train.pixels, train.labels, order, start, stop)
-            else:
-                for i in range(start, stop):
-                    state = c["train"](state, train.pixels, train.labels, order, i)
-            if start == 0 and wants("mid_epoch"):
-                jax.block_until_ready(state)
-                fault_point("mid_epoch", slug)
-            if self.model.stop_training:
-                break
-        else:
-            if tail:
-                state = c["train_tail"](state, train.pixels, train.labels, order)  # compiled for its size
+        order = self._order_of(jax.random.fold_in(self.key, epoch), train.labels)
+        ranges = self._calls(len(train) // self.batch_size)
+        state = self._run(self._train_calls, self._train_state(), train, order, ranges,
+                          after_first_call=_mid_epoch_fault(slug) if wants("mid_epoch") else None)
         self._sync(*state)
         return _floats(self.model.get_metrics_result())
 
     def test_epoch(self, validation: DeviceSplit) -> dict:
-        c = self._compiled
         self.model.reset_metrics()
-        state = self._test_state()
-        full, tail = divmod(len(validation), self.batch_size)
-        if full and self.whole_epoch_calls:
-            state = c["test"](state, validation.pixels, validation.labels, full)
-        elif full:
-            for i in range(full):
-                state = c["test"](state, validation.pixels, validation.labels, i)
-        if tail:
-            state = c["test_tail"](state, validation.pixels, validation.labels)
+        state = self._run(self._test_calls, self._test_state(), validation, self._validation_order,
+                          [(0, len(validation) // self.batch_size)])
         self._sync(metrics=state[2])
         return {f"val_{name}": value for name, value in _floats(self.model.get_metrics_result()).items()}
 
@@ -268,6 +243,16 @@ def prepare(model, batch_size: int, seed: int, shuffle: bool, time_limited: bool
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     return DeviceLoop(model, batch_size, seed, shuffle, time_limited, whole_epoch_calls)
+
+
+def _mid_epoch_fault(slug: str):
+    def reach(state):
+        import jax
+
+        jax.block_until_ready(state)
+        fault_point("mid_epoch", slug)
+
+    return reach
 
 
 def _floats(logs: dict) -> dict:
