@@ -64,7 +64,10 @@ def render_report(paths, output: Path) -> Path:
 
 
 def percent(value) -> str:
-    return "-" if _missing(value) else f"{100 * value:.2f}"
+    if _missing(value):
+        return "-"
+    shown = f"{100 * value:.2f}"
+    return "0.00" if shown == "-0.00" else shown  # a gap of -0.001 points is no gap
 
 
 def _missing(value) -> bool:

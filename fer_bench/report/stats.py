@@ -48,6 +48,8 @@ class Verdict:
         return self.p_value is not None and self.p_value < ALPHA
 
     def sentence(self, metric: str) -> str:
+        if self.p_value is None and round(self.difference * 100, 2) == 0:
+            return f"{self.best} and {self.runner_up} tie on {metric}; too few seeds (n={self.n}) to say more."
         if self.p_value is None:
             return (f"{self.best} leads {self.runner_up} by {self.difference * 100:.2f} points of {metric}; "
                     f"too few seeds (n={self.n}) to tell it from noise.")
