@@ -1,15 +1,23 @@
 """The runner's overhead: fer-bench trials against perf/bare_keras.py, in alternating pairs.
 
-    python perf/overhead.py [--data PATH] [--pairs 3] [--train 5000] [--eval 1000]
+    python perf/overhead.py [--data PATH] [--pairs 3] [--train 5000] [--eval 1000] [--epochs 2]
+    python perf/overhead.py --full [--pairs 3] [--stats-ratio]
 
 Both train the same small CNN (32-64-128, the bare script writes it out by hand) on the same
-images for 2 epochs with the same seed and predict the same test images: each pair checks that
-their test scores are identical, i.e. that both did the very same work. Prints, per pair, the
-seconds each took for the trial (model build to last prediction: fer-bench's timing.total_s) and
-for the whole process, then the mean ratios with their median, spread and 95% interval. Goal:
-trial ratio at most 1.03. A third run per round, fer-bench with `training.gradient_stats: false`,
-gives the gradient statistics' own ratio (goal: at most 1.02). The order of the three alternates
-per pair.
+images with the same seed and predict the same test images: each pair checks that their test
+scores are identical, i.e. that both did the very same work. Prints, per pair, the seconds each
+took for the trial (model build to last prediction: fer-bench's timing.total_s), for fit (first
+callback to return: timing.fit_s) and for the whole process, every epoch's seconds on both sides
+(validation included) with the slowest epoch against the trial's median epoch, then the mean
+ratios with their median, spread and 95% interval.
+
+The quick mode (5,000 training images, 1,000 per evaluation split, 2 epochs, the default
+horizontal flips and reduce-on-plateau) runs a third trial per pair, fer-bench with
+`training.gradient_stats: false`, for the gradient statistics' own ratio. `--full` is the size a
+user runs: the whole train split and every evaluation image, 5 epochs, no flips, no
+reduce-on-plateau, gradient statistics on (about 10 minutes a pair on a 2-core CPU; the third
+trial only with --stats-ratio). Goals: fit and trial ratio at most 1.03, gradient statistics at
+most 1.02, no epoch slower than 1.15x its trial's median epoch. The order alternates per pair.
 """
 
 import argparse
@@ -33,10 +41,16 @@ from fer_bench.data.splits import study_splits  # noqa: E402
 SPEC = """name: overhead
 model:
   params: {{conv_filters: [32, 64, 128], conv_kernels: [3, 3, 3], dense_units: [128]}}
-training: {{epochs: 2, batch_size: 64, gradient_stats: {stats}}}
+training:
+  epochs: {epochs}
+  batch_size: 64
+  gradient_stats: {stats}
+  augmentation: {{horizontal_flip: {flip}}}
+  callbacks: {{reduce_lr_on_plateau: {plateau}}}
 dataset: {{max_train_samples: {train}, max_eval_samples: {eval}}}
 seeds: [{seed}]
 """
+SLOW_EPOCH = 1.15
 
 
 def timed(command: list[str]) -> tuple[float, str]:
@@ -47,13 +61,26 @@ def timed(command: list[str]) -> tuple[float, str]:
     return time.time() - started, result.stdout
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data")
     parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--full", action="store_true", help="the whole train split, every evaluation image, 5 epochs")
     parser.add_argument("--train", type=int, default=5000)
     parser.add_argument("--eval", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--stats-ratio", action="store_true", help="with --full: also run without gradient statistics")
     args = parser.parse_args()
+    if args.full:
+        args.train = args.eval = None
+        args.epochs = 5
+    args.quick = not args.full
+    args.stats_ratio = args.stats_ratio or args.quick
+    return args
+
+
+def main() -> None:
+    args = arguments()
     data_path = resolve_data_path(args.data)
     data = load_data(data_path)
     splits = study_splits(data, 1302, 0.3, args.train, args.eval)
@@ -62,36 +89,56 @@ def main() -> None:
     names = {"train": "train", "val": "validation", "public": "public_test", "private": "private_test"}
     np.savez(arrays, **{f"x_{k}": data.pixels[splits[v].indices] for k, v in names.items()},
              **{f"y_{k}": data.labels[splits[v].indices] for k, v in names.items()})
-    print(f"data {data.fingerprint}: train {args.train}, eval {args.eval} per split, 2 epochs, small CNN")
-    trial_ratios, process_ratios, gradient_ratios = [], [], []
+    sizes = ", ".join(f"{k} {len(splits[v].indices)}" for k, v in names.items())
+    print(f"data {data.fingerprint}: {sizes}; {args.epochs} epochs, small CNN, "
+          f"{'flips and reduce-on-plateau' if args.quick else 'no flips, no reduce-on-plateau'}, "
+          f"backend {os.environ['KERAS_BACKEND']}", flush=True)
+    bare_flags = ["--epochs", str(args.epochs)] + ([] if args.quick else ["--no-flip", "--no-plateau"])
+    ratios = {"trial": [], "fit": [], "process": [], "gradient": []}
+    slow_epochs = {"fer-bench": 0, "bare": 0}
+    runs = ["bare", "ours", "no_stats"] if args.stats_ratio else ["bare", "ours"]
     for pair in range(args.pairs):
         specs = {}
         for name, stats in (("ours", "true"), ("no_stats", "false")):
             specs[name] = work / f"{name}{pair}.yaml"
-            specs[name].write_text(SPEC.format(train=args.train, eval=args.eval, seed=pair, stats=stats))
+            specs[name].write_text(SPEC.format(
+                train="null" if args.train is None else args.train, eval="null" if args.eval is None else args.eval,
+                epochs=args.epochs, seed=pair, stats=stats, flip=str(args.quick).lower(),
+                plateau="{}" if args.quick else "null"))
         # Alternate who goes first, so that a machine slowly getting busier or quieter favours neither.
-        order = ["bare", "ours", "no_stats"] if pair % 2 == 0 else ["no_stats", "ours", "bare"]
-        done = {name: timed([sys.executable, "perf/bare_keras.py", str(arrays), str(pair)]) if name == "bare"
-                else run_spec(specs[name], work / f"{name}-results{pair}", data_path) for name in order}
+        order = runs if pair % 2 == 0 else runs[::-1]
+        done = {name: timed([sys.executable, "perf/bare_keras.py", str(arrays), str(pair), *bare_flags])
+                if name == "bare" else run_spec(specs[name], work / f"{name}-results{pair}", data_path)
+                for name in order}
         bare_wall, bare_out = done["bare"]
         bare = json.loads(bare_out.strip().splitlines()[-1])
         ours_wall, ours = done["ours"]
-        _, plain = done["no_stats"]
         same = all(ours["best_metrics"][f"{name}_test_accuracy"] == bare["accuracy"][name]
                    for name in ("public", "private"))
-        trial_ratios.append(ours["timing"]["total_s"] / bare["total_s"])
-        process_ratios.append(ours_wall / bare_wall)
-        gradient_ratios.append(ours["timing"]["total_s"] / plain["timing"]["total_s"])
+        ratios["trial"].append(ours["timing"]["total_s"] / bare["total_s"])
+        ratios["fit"].append(ours["timing"]["fit_s"] / bare["fit_s"])
+        ratios["process"].append(ours_wall / bare_wall)
+        gradient = ""
+        if "no_stats" in done:
+            ratios["gradient"].append(ours["timing"]["total_s"] / done["no_stats"][1]["timing"]["total_s"])
+            gradient = f"gradient statistics x{ratios['gradient'][-1]:.3f}; "
         print(f"pair {pair + 1} ({'bare first' if order[0] == 'bare' else 'fer-bench first'}): trial "
-              f"{ours['timing']['total_s']:.2f}s vs bare {bare['total_s']:.2f}s (x{trial_ratios[-1]:.3f}; "
-              f"fit {ours['timing']['fit_s']:.2f}s vs {bare['fit_s']:.2f}s); "
-              f"process {ours_wall:.2f}s vs {bare_wall:.2f}s (x{process_ratios[-1]:.3f}); "
-              f"gradient statistics x{gradient_ratios[-1]:.3f}; "
+              f"{ours['timing']['total_s']:.2f}s vs bare {bare['total_s']:.2f}s (x{ratios['trial'][-1]:.3f}); "
+              f"fit {ours['timing']['fit_s']:.2f}s vs {bare['fit_s']:.2f}s (x{ratios['fit'][-1]:.3f}); "
+              f"process {ours_wall:.2f}s vs {bare_wall:.2f}s (x{ratios['process'][-1]:.3f}); {gradient}"
               f"test scores {'identical' if same else 'DIFFER (not the same training)'}", flush=True)
-    for name, ratios in (("trial ratio fer-bench / bare Keras", trial_ratios),
-                         ("process ratio fer-bench / bare Keras", process_ratios),
-                         ("gradient statistics ratio, with / without", gradient_ratios)):
-        print(f"{name}: {summary(ratios)}")
+        for side, epochs in (("fer-bench", [h["time_s"] for h in ours["history"]]), ("bare", bare["epoch_s"])):
+            worst = max(epochs) / statistics.median(epochs)
+            slow_epochs[side] += worst > SLOW_EPOCH
+            print(f"  epochs {side:9}: {' '.join(f'{s:.1f}' for s in epochs)} s; slowest x{worst:.2f} of the median",
+                  flush=True)
+    for name, label in (("trial", "trial ratio fer-bench / bare Keras"), ("fit", "fit ratio fer-bench / bare Keras"),
+                        ("process", "process ratio fer-bench / bare Keras"),
+                        ("gradient", "gradient statistics ratio, with / without")):
+        if ratios[name]:
+            print(f"{label}: {summary(ratios[name])}")
+    print(f"trials with an epoch over {SLOW_EPOCH}x their median epoch: fer-bench {slow_epochs['fer-bench']} of "
+          f"{args.pairs}, bare {slow_epochs['bare']} of {args.pairs}")
 
 
 def run_spec(spec: Path, out: Path, data_path) -> tuple[float, dict]:
