@@ -21,7 +21,8 @@ def records(out) -> dict:
 @pytest.mark.slow
 def test_same_batches_give_the_same_losses(tmp_path):
     """Shuffling and flips off: both loops see the same batches in the same order; dropout stays on
-    (its seed generator advances alike in both), so every per-epoch number agrees to 1e-4."""
+    (its seed generator advances alike in both), so epoch 1 and every accuracy agree to 1e-4, later
+    losses to the rounding drift between two compiled programs."""
     spec = write(tmp_path / "equal.yaml", f"""
 name: equal
 dataset: {{source: sample}}
@@ -43,7 +44,11 @@ sweep:
     assert len(fit["history"]) == len(device["history"]) == 3
     for a, b in zip(fit["history"], device["history"]):
         for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
-            assert abs(a[key] - b[key]) <= 1e-4, (key, a["epoch"], a[key], b[key])
+            # Two compiled programs round float32 differently, and the difference compounds with every
+            # step: after epoch 1 losses may drift by a few 1e-4 (3.9e-4 at epoch 3 on one AMD EPYC
+            # host) while a different batch order would move them by 1e-2 or more.
+            drift = 1e-4 if a["epoch"] == 1 or "accuracy" in key or key == "lr" else 1e-3 * abs(a[key])
+            assert abs(a[key] - b[key]) <= drift, (key, a["epoch"], a[key], b[key])
         assert set(a["grad_norms"]) == set(b["grad_norms"])
     assert fit["metrics"]["public_test_accuracy"] == pytest.approx(device["metrics"]["public_test_accuracy"],
                                                                    abs=1e-3)

@@ -54,4 +54,6 @@ def test_tensorflow_and_jax_give_the_same_norms(tmp_path):
                               "emotion"]
     assert tf_norms.keys() == jax_norms.keys()
     for layer, norm in tf_norms.items():
-        assert norm > 0 and jax_norms[layer] == pytest.approx(norm, rel=1e-4), layer
+        # oneDNN and XLA:CPU sum a convolution's gradient in different orders: float32 agrees to about
+        # 1e-4 relative (1.1e-4 for conv1 on one AMD EPYC host); the wrong mode or batch moves it by percents.
+        assert norm > 0 and jax_norms[layer] == pytest.approx(norm, rel=1e-3), layer
