@@ -10,8 +10,6 @@ from fer_bench.data.audit import copies_among
 from fer_bench.data.formats import FERData
 from fer_bench.data.splits import Split
 
-PREDICT_BATCH = 256
-
 
 def dedup_masks(audit: dict, data: FERData, splits: dict[str, Split]) -> dict[str, np.ndarray]:
     """Per evaluation split, True for the images without a copy in the training data."""
@@ -22,9 +20,9 @@ def dedup_masks(audit: dict, data: FERData, splits: dict[str, Split]) -> dict[st
     return masks
 
 
-def honest_scores(model, masks: dict, tests: dict, val_accuracy: float, val_arrays) -> dict:
-    """Deduplicated accuracies. Tests reuse their predictions; validation predicts only its copies
-    and removes them from the accuracy Keras measured on the whole validation split."""
+def honest_scores(predict, masks: dict, tests: dict, val_accuracy: float, val_arrays) -> dict:
+    """Deduplicated accuracies. Tests reuse their predictions; validation predicts (`predict`: images ->
+    probabilities) only its copies and removes them from the accuracy Keras measured on the whole split."""
     scores = {}
     for name, result in tests.items():
         keep = masks[name]
@@ -36,7 +34,7 @@ def honest_scores(model, masks: dict, tests: dict, val_accuracy: float, val_arra
     n, n_leaked = len(y_val), int(leaked.sum())
     correct_leaked = 0
     if n_leaked:
-        predicted = model.predict(x_val[leaked], batch_size=PREDICT_BATCH, verbose=0).argmax(axis=1)
+        predicted = predict(x_val[leaked]).argmax(axis=1)
         correct_leaked = int((predicted == y_val[leaked]).sum())
     correct = round(val_accuracy * n)
     scores["val_accuracy_dedup"] = (correct - correct_leaked) / (n - n_leaked) if n > n_leaked else None

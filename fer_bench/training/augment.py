@@ -7,6 +7,8 @@ face (Keras's RandomCrop would crop at inference too).
 
 import numpy as np
 
+from fer_bench.training.inputs import predict
+
 ERASE_FILL = 0.5  # mid-grey: erased patches stay inside the [0, 1] pixel range
 TEN_CROP_PAD = 4  # pixels of black border the ten test views are cut from (as the shifts' padding)
 
@@ -51,5 +53,5 @@ def predict_views(model, x: np.ndarray, mode: str, batch_size: int) -> np.ndarra
     views = test_views(x, mode)
     total = np.zeros((len(x), model.outputs[0].shape[-1]), dtype=np.float64)
     for view in views:
-        total += model.predict(np.ascontiguousarray(view), batch_size=batch_size, verbose=0)
+        total += predict(model, np.ascontiguousarray(view), batch_size)
     return (total / len(views)).astype(np.float32)

@@ -109,7 +109,7 @@ def score(model, data, splits) -> tuple[dict, dict, dict]:
     """Predictions per scored split, the record's metrics (with honest scores), and the data's audit."""
     from fer_bench.data.audit import load_audit
     from fer_bench.data.leakage import dedup_masks, honest_scores
-    from fer_bench.training.trial import TEST_SPLITS, ArrayCache, evaluate
+    from fer_bench.training.trial import TEST_SPLITS, ArrayCache, evaluate, predicts
 
     arrays = ArrayCache(data)
     scored = {"validation": arrays.get(splits["validation"]), **{n: arrays.get(splits[n]) for n in TEST_SPLITS}}
@@ -120,6 +120,6 @@ def score(model, data, splits) -> tuple[dict, dict, dict]:
                "val_accuracy": results["validation"]["accuracy"], "val_loss": results["validation"]["loss"],
                **{f"{n}_accuracy": results[n]["accuracy"] for n in TEST_SPLITS},
                **{f"{n}_loss": results[n]["loss"] for n in TEST_SPLITS}}
-    metrics.update(honest_scores(model, dedup_masks(audit, data, splits), tests, metrics["val_accuracy"],
+    metrics.update(honest_scores(predicts(model), dedup_masks(audit, data, splits), tests, metrics["val_accuracy"],
                                  scored["validation"]))
     return results, metrics, audit

@@ -25,6 +25,7 @@ from fer_bench.storage import write_json_atomic
 from fer_bench.training.augment import augmentation_layers, predict_views, test_views
 from fer_bench.training.device_loop import DeviceSplit, check_backend, prepare
 from fer_bench.training.gradients import GradientProbe
+from fer_bench.training.inputs import fit_inputs, pipeline, predict
 from fer_bench.training.memory import MemoryWatch
 from fer_bench.training.monitor import TrialMonitor
 from fer_bench.training.schedules import make_schedule
@@ -138,9 +139,14 @@ def scores(probabilities: np.ndarray, labels: np.ndarray, loss: str) -> dict:
 def evaluate(model, arrays: dict[str, tuple[np.ndarray, np.ndarray]], loss: str) -> dict:
     results = {}
     for name, (x, y) in arrays.items():
-        probabilities = model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+        probabilities = predict(model, x, PREDICT_BATCH)
         results[name] = {**scores(probabilities, y, loss), "probabilities": probabilities, "labels": y}
     return results
+
+
+def predicts(model):
+    """The model's predict over images in order, as the honest scores take it."""
+    return lambda x: predict(model, x, PREDICT_BATCH)
 
 
 def sample_predictions(split: Split, labels: np.ndarray, probabilities: np.ndarray, seed: int) -> dict:
@@ -244,9 +250,9 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
                                              steps_per_call=loop.steps_per_call)
                 loop.fit(device_train, device_val, training["epochs"], callbacks, trial.slug)
             else:
-                model.fit(x_train, onehot[y_train], validation_data=(x_val, onehot[y_val]),
-                          batch_size=training["batch_size"], epochs=training["epochs"], shuffle=training["shuffle"],
-                          callbacks=[*callbacks, *_tensorboard(context, out_dir, record),
+                model.fit(**fit_inputs(x_train, onehot[y_train], (x_val, onehot[y_val]), training["batch_size"],
+                                       training["shuffle"]),
+                          epochs=training["epochs"], callbacks=[*callbacks, *_tensorboard(context, out_dir, record),
                                      *([mid_epoch_callback(trial.slug)] if wants("mid_epoch") else [])], verbose=0)
         finally:
             gc.unfreeze()
@@ -269,8 +275,9 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
             final = evaluate(model, tests, training["loss"])
             masks = dedup_masks(context["audit"], data, splits)
             val_arrays = (x_val, y_val)
-            record["metrics"] = {**_metrics(monitor.history[-1], final),
-                                 **honest_scores(model, masks, final, monitor.history[-1]["val_accuracy"], val_arrays)}
+            last = monitor.history[-1]
+            record["metrics"] = {**_metrics(last, final),
+                                 **honest_scores(predicts(model), masks, final, last["val_accuracy"], val_arrays)}
             record["confusion_matrix"] = {name: final[name]["confusion"] for name in TEST_SPLITS}
             record["predictions"] = sample_predictions(splits["public_test"], tests["public_test"][1],
                                                        final["public_test"]["probabilities"],
@@ -282,7 +289,8 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
                 best = evaluate(model, tests, training["loss"])
             best_epoch = monitor.history[monitor.best_epoch - 1]
             record["best_metrics"] = {**_metrics(best_epoch, best),
-                                      **honest_scores(model, masks, best, best_epoch["val_accuracy"], val_arrays)}
+                                      **honest_scores(predicts(model), masks, best, best_epoch["val_accuracy"],
+                                                      val_arrays)}
             record["best_confusion_matrix"] = {name: best[name]["confusion"] for name in TEST_SPLITS}
             if training["tta"] != "none":
                 record["tta"] = tta_scores(model, {"validation": val_arrays, **tests}, training["tta"])
@@ -345,7 +353,8 @@ def compilation(model, training: dict) -> dict:
     if training["loop"] == "device":
         compiled, compiler = True, "XLA (training.loop: device)"
     return {"jit_compile_requested": training["jit_compile"], "jit_compile": compiled, "compiler": compiler,
-            "steps_per_execution": training["steps_per_execution"], "loop": training["loop"]}
+            "steps_per_execution": training["steps_per_execution"], "loop": training["loop"],
+            "input_pipeline": "device arrays" if training["loop"] == "device" else pipeline()}
 
 
 def _metrics(epoch: dict, tests: dict) -> dict:

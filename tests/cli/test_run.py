@@ -7,6 +7,7 @@ import pytest
 from conftest import REPO, run_cli, train_and_keep_best, write
 
 from fer_bench.records import iter_records
+from fer_bench.training.inputs import PIPELINE_TF_DATA
 
 SCHEMA = json.loads((REPO / "fer_bench" / "schema" / "record.schema.json").read_text())
 
@@ -185,6 +186,7 @@ sweep:
         compiled = record["compilation"]
         assert compiled["jit_compile_requested"] is False and compiled["jit_compile"] is False
         assert compiled["compiler"] == "tf.function graph"
+        assert compiled["input_pipeline"] == PIPELINE_TF_DATA
     one, four = ([h["loss"] for h in found[n]["history"]] for n in (1, 4))
     assert four == pytest.approx(one, rel=1e-4)
     assert found[4]["metrics"]["val_accuracy"] == pytest.approx(found[1]["metrics"]["val_accuracy"])
