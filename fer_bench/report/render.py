@@ -169,11 +169,11 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
     last = best_history[best_history["epoch"] == best_history["epoch"].max()]
     figs = section["figures"]
     figs.append((f"Accuracy per variant (mean over seeds, 95% CI clipped to 0-100%); best on validation: {best}, "
-                 f"{summary.loc[best, 'val_accuracy_mean']:.4f}",
+                 f"{100 * summary.loc[best, 'val_accuracy_mean']:.2f}%",
                  store.add(f"{name}-bars", figures.accuracy_bars(summary))))
     if not best_history.empty:  # saved models scored by `fer-bench evaluate` have no history
         figs.append((f"Learning curves (mean over seeds, min-max band); {best} at its last epoch: "
-                     f"validation accuracy {last['val_accuracy'].mean():.4f}",
+                     f"validation accuracy {100 * last['val_accuracy'].mean():.2f}%",
                      store.add(f"{name}-curves", figures.learning_curves(spec_history))))
         figs.append((f"Learning rate per epoch; {best} at its last epoch: {last['lr'].mean():.3g}",
                      store.add(f"{name}-lr", figures.lr_schedule(spec_history))))
