@@ -1,6 +1,6 @@
 """Bare Keras, no fer-bench: the same model, fit and evaluations as one fer-bench trial.
 
-    python perf/bare_keras.py ARRAYS.npz SEED [--epochs 2] [--no-flip] [--no-plateau]
+    python perf/bare_keras.py ARRAYS.npz SEED [--epochs 2] [--no-flip] [--no-plateau] [--autotune-off]
 
 ARRAYS.npz holds uint8 images and labels per split (written by perf/overhead.py from fer-bench's
 own split, so both see the same images). Like fer-bench, it also scores the weights of the epoch
@@ -8,6 +8,11 @@ with the best validation accuracy when that is not the last epoch. Prints one JS
 seconds from building the model to the last prediction (the span fer-bench records as
 timing.total_s), of fit from its first callback to its return (fer-bench's timing.fit_s), and of
 each epoch, validation included (fer-bench's history time_s).
+
+By default fit and predict get the arrays, as a Keras user writes it. `--autotune-off` feeds them
+through Keras's own array pipeline with tf.data's autotuner off, written out here as a user would
+(the same few lines as fer_bench/training/inputs.py, which this script must not import): the same
+batches in the same order, so the ratio against fer-bench is the runner's own cost alone.
 """
 
 import argparse
@@ -65,6 +70,23 @@ class BestWeights(keras.callbacks.Callback):
             self.best, self.epoch, self.weights = logs["val_accuracy"], epoch + 1, self.model.get_weights()
 
 
+def tf_data(arrays: tuple, batch_size: int, shuffle: bool):
+    import tensorflow as tf
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+    adapter = ArrayDataAdapter(*arrays, batch_size=batch_size, shuffle=shuffle)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    length = tf.data.experimental.assert_cardinality(adapter.num_batches)
+    return adapter.get_tf_dataset().apply(length).with_options(options)
+
+
+def fit_inputs(x, y, validation, autotune_off: bool) -> dict:
+    if not autotune_off:
+        return {"x": x, "y": y, "validation_data": validation, "batch_size": BATCH, "shuffle": True}
+    return {"x": tf_data((x, y), BATCH, True), "validation_data": tf_data(validation, BATCH, False), "shuffle": False}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("arrays")
@@ -72,6 +94,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--no-flip", dest="flip", action="store_false")
     parser.add_argument("--no-plateau", dest="plateau", action="store_false")
+    parser.add_argument("--autotune-off", action="store_true", help="Keras's array pipeline, tf.data autotuner off")
     args = parser.parse_args()
     arrays = np.load(args.arrays)
     started = time.time()
@@ -84,20 +107,24 @@ def main() -> None:
     callbacks = [best]
     if args.plateau:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.1, patience=2, min_lr=1e-5))
-    model.fit(x["train"], onehot[arrays["y_train"]], validation_data=(x["val"], onehot[arrays["y_val"]]),
-              batch_size=BATCH, epochs=args.epochs, shuffle=True, callbacks=callbacks, verbose=0)
+    model.fit(**fit_inputs(x["train"], onehot[arrays["y_train"]], (x["val"], onehot[arrays["y_val"]]),
+                           args.autotune_off), epochs=args.epochs, callbacks=callbacks, verbose=0)
     fit_s = time.time() - best.fit_started
-    accuracy = score(model, x, arrays)
+    accuracy = score(model, x, arrays, args.autotune_off)
     if best.epoch != args.epochs:
         model.set_weights(best.weights)
-        accuracy = score(model, x, arrays)
+        accuracy = score(model, x, arrays, args.autotune_off)
     print(json.dumps({"total_s": time.time() - started, "fit_s": fit_s, "epoch_s": best.epoch_s,
                       "accuracy": accuracy}))
 
 
-def score(model, x, arrays) -> dict:
-    return {s: float((model.predict(x[s], batch_size=256, verbose=0).argmax(1) == arrays[f"y_{s}"]).mean())
-            for s in ("public", "private")}
+def score(model, x, arrays, autotune_off: bool) -> dict:
+    def predict(images):
+        if autotune_off:
+            return model.predict(tf_data((images,), 256, False), verbose=0)
+        return model.predict(images, batch_size=256, verbose=0)
+
+    return {s: float((predict(x[s]).argmax(1) == arrays[f"y_{s}"]).mean()) for s in ("public", "private")}
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The runner's overhead: fer-bench trials against perf/bare_keras.py, in alternating pairs.
 
     python perf/overhead.py [--data PATH] [--pairs 3] [--train 5000] [--eval 1000] [--epochs 2]
-    python perf/overhead.py --full [--pairs 3] [--stats-ratio]
+    python perf/overhead.py --full [--pairs 3] [--stats-ratio] [--bare stock,autotune-off]
 
 Both train the same small CNN (32-64-128, the bare script writes it out by hand) on the same
 images with the same seed and predict the same test images: each pair checks that their test
@@ -15,9 +15,16 @@ The quick mode (5,000 training images, 1,000 per evaluation split, 2 epochs, the
 horizontal flips and reduce-on-plateau) runs a third trial per pair, fer-bench with
 `training.gradient_stats: false`, for the gradient statistics' own ratio. `--full` is the size a
 user runs: the whole train split and every evaluation image, 5 epochs, no flips, no
-reduce-on-plateau, gradient statistics on (15-20 minutes a pair on a 2-core CPU; the third
-trial only with --stats-ratio). Goals: fit and trial ratio at most 1.03, gradient statistics at
-most 1.02, no epoch slower than 1.15x its trial's median epoch. The order alternates per pair.
+reduce-on-plateau, gradient statistics on (about 7 minutes a trial on a 2-core CPU; the
+trial without gradient statistics only with --stats-ratio).
+
+The bare side is run twice per pair by default: `stock`, arrays into fit and predict as a Keras
+user writes it, and `autotune-off`, the same arrays through the input pipeline fer-bench uses on
+TensorFlow (docs/performance.md, the slow epochs). Against the first the ratio says what a user
+gains or loses by running fer-bench; against the second it is the runner's own cost, the same
+batches read the same way on both sides. Goals: fit and trial ratio at most 1.03 against either,
+gradient statistics at most 1.02, no epoch slower than 1.15x its trial's median epoch. The order
+alternates per pair.
 """
 
 import argparse
@@ -51,6 +58,10 @@ dataset: {{max_train_samples: {train}, max_eval_samples: {eval}}}
 seeds: [{seed}]
 """
 SLOW_EPOCH = 1.15
+# The bare script as a Keras user writes it (arrays into fit and predict), and with the input
+# pipeline fer-bench uses on TensorFlow (so that only the runner's own cost is left in the ratio).
+BARE = {"stock": "bare Keras (arrays)", "autotune-off": "bare Keras (autotune off)"}
+LABELS = {"ours": "fer-bench", "no_stats": "fer-bench without gradient statistics", **BARE}
 
 
 def timed(command: list[str]) -> tuple[float, str]:
@@ -70,7 +81,14 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--eval", type=int, default=1000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--stats-ratio", action="store_true", help="with --full: also run without gradient statistics")
+    parser.add_argument("--bare", default="stock,autotune-off",
+                        help="which bare Keras scripts, comma-separated: stock (arrays into fit), autotune-off "
+                             "(fer-bench's input pipeline) (default: both)")
     args = parser.parse_args()
+    args.bare = [name.strip() for name in args.bare.split(",") if name.strip()]
+    unknown = sorted(set(args.bare) - set(BARE))
+    if unknown or not args.bare:
+        parser.error(f"--bare: {', '.join(unknown) or 'nothing'} given; allowed: {', '.join(BARE)}")
     if args.full:
         args.train = args.eval = None
         args.epochs = 5
@@ -92,11 +110,12 @@ def main() -> None:
     sizes = ", ".join(f"{k} {len(splits[v].indices)}" for k, v in names.items())
     print(f"data {data.fingerprint}: {sizes}; {args.epochs} epochs, small CNN, "
           f"{'flips and reduce-on-plateau' if args.quick else 'no flips, no reduce-on-plateau'}, "
-          f"backend {os.environ['KERAS_BACKEND']}", flush=True)
+          f"backend {os.environ['KERAS_BACKEND']}; bare Keras: {', '.join(BARE[b] for b in args.bare)}", flush=True)
     bare_flags = ["--epochs", str(args.epochs)] + ([] if args.quick else ["--no-flip", "--no-plateau"])
-    ratios = {"trial": [], "fit": [], "process": [], "gradient": []}
-    slow_epochs = {"fer-bench": 0, "bare": 0}
-    runs = ["bare", "ours", "no_stats"] if args.stats_ratio else ["bare", "ours"]
+    ratios = {(kind, bare): [] for kind in ("trial", "fit", "process") for bare in args.bare}
+    ratios["gradient"] = []
+    slow_epochs = dict.fromkeys(["fer-bench", *args.bare], 0)
+    runs = [*args.bare, "ours", "no_stats"] if args.stats_ratio else [*args.bare, "ours"]
     for pair in range(args.pairs):
         specs = {}
         for name, stats in (("ours", "true"), ("no_stats", "false")):
@@ -107,39 +126,52 @@ def main() -> None:
                 plateau="{}" if args.quick else "null"))
         # Alternate who goes first, so that a machine slowly getting busier or quieter favours neither.
         order = runs if pair % 2 == 0 else runs[::-1]
-        done = {name: timed([sys.executable, "perf/bare_keras.py", str(arrays), str(pair), *bare_flags])
-                if name == "bare" else run_spec(specs[name], work / f"{name}-results{pair}", data_path)
-                for name in order}
-        bare_wall, bare_out = done["bare"]
-        bare = json.loads(bare_out.strip().splitlines()[-1])
+        done = {name: run_bare(arrays, pair, bare_flags, name) if name in BARE
+                else run_spec(specs[name], work / f"{name}-results{pair}", data_path) for name in order}
         ours_wall, ours = done["ours"]
-        same = all(ours["best_metrics"][f"{name}_test_accuracy"] == bare["accuracy"][name]
-                   for name in ("public", "private"))
-        ratios["trial"].append(ours["timing"]["total_s"] / bare["total_s"])
-        ratios["fit"].append(ours["timing"]["fit_s"] / bare["fit_s"])
-        ratios["process"].append(ours_wall / bare_wall)
-        gradient = ""
-        if "no_stats" in done:
-            ratios["gradient"].append(ours["timing"]["total_s"] / done["no_stats"][1]["timing"]["total_s"])
-            gradient = f"gradient statistics x{ratios['gradient'][-1]:.3f}; "
-        print(f"pair {pair + 1} ({'bare first' if order[0] == 'bare' else 'fer-bench first'}): trial "
-              f"{ours['timing']['total_s']:.2f}s vs bare {bare['total_s']:.2f}s (x{ratios['trial'][-1]:.3f}); "
-              f"fit {ours['timing']['fit_s']:.2f}s vs {bare['fit_s']:.2f}s (x{ratios['fit'][-1]:.3f}); "
-              f"process {ours_wall:.2f}s vs {bare_wall:.2f}s (x{ratios['process'][-1]:.3f}); {gradient}"
-              f"test scores {'identical' if same else 'DIFFER (not the same training)'}", flush=True)
-        for side, epochs in (("fer-bench", [h["time_s"] for h in ours["history"]]), ("bare", bare["epoch_s"])):
+        print(f"pair {pair + 1} (in this order: {', '.join(LABELS.get(n, n) for n in order)}): fer-bench trial "
+              f"{ours['timing']['total_s']:.2f}s, fit {ours['timing']['fit_s']:.2f}s, process {ours_wall:.2f}s"
+              + (f"; gradient statistics x{gradient_ratio(ours, done, ratios):.3f}" if "no_stats" in done else ""),
+              flush=True)
+        for bare_name in args.bare:
+            bare_wall, bare = done[bare_name]
+            same = all(ours["best_metrics"][f"{split}_test_accuracy"] == bare["accuracy"][split]
+                       for split in ("public", "private"))
+            for kind, mine, theirs in (("trial", ours["timing"]["total_s"], bare["total_s"]),
+                                       ("fit", ours["timing"]["fit_s"], bare["fit_s"]),
+                                       ("process", ours_wall, bare_wall)):
+                ratios[kind, bare_name].append(mine / theirs)
+            print(f"  against {BARE[bare_name]}: trial {bare['total_s']:.2f}s (x{ratios['trial', bare_name][-1]:.3f}), "
+                  f"fit {bare['fit_s']:.2f}s (x{ratios['fit', bare_name][-1]:.3f}), process {bare_wall:.2f}s "
+                  f"(x{ratios['process', bare_name][-1]:.3f}); "
+                  f"test scores {'identical' if same else 'DIFFER (not the same training)'}", flush=True)
+        for side, epochs, fit_s in (("fer-bench", [h["time_s"] for h in ours["history"]], ours["timing"]["fit_s"]),
+                                    *((name, done[name][1]["epoch_s"], done[name][1]["fit_s"]) for name in args.bare)):
             worst = max(epochs) / statistics.median(epochs)
             slow_epochs[side] += worst > SLOW_EPOCH
             # Against the fastest too: when most epochs of a trial are slow, the median is a slow one.
-            print(f"  epochs {side:9}: {' '.join(f'{s:.1f}' for s in epochs)} s; slowest x{worst:.2f} of the median, "
-                  f"x{max(epochs) / min(epochs):.2f} of the fastest", flush=True)
-    for name, label in (("trial", "trial ratio fer-bench / bare Keras"), ("fit", "fit ratio fer-bench / bare Keras"),
-                        ("process", "process ratio fer-bench / bare Keras"),
-                        ("gradient", "gradient statistics ratio, with / without")):
-        if ratios[name]:
-            print(f"{label}: {summary(ratios[name])}")
-    print(f"trials with an epoch over {SLOW_EPOCH}x their median epoch: fer-bench {slow_epochs['fer-bench']} of "
-          f"{args.pairs}, bare {slow_epochs['bare']} of {args.pairs}")
+            # fit outside its epochs: a wait between the last epoch and fit's return shows only there.
+            print(f"  epochs {LABELS.get(side, side):25}: {' '.join(f'{s:.1f}' for s in epochs)} s; slowest "
+                  f"x{worst:.2f} of the median, x{max(epochs) / min(epochs):.2f} of the fastest; "
+                  f"fit outside its epochs {fit_s - sum(epochs):.1f} s", flush=True)
+    for bare_name in args.bare:
+        for kind in ("trial", "fit", "process"):
+            print(f"{kind} ratio fer-bench / {BARE[bare_name]}: {summary(ratios[kind, bare_name])}")
+    if ratios["gradient"]:
+        print(f"gradient statistics ratio, with / without: {summary(ratios['gradient'])}")
+    print(f"trials with an epoch over {SLOW_EPOCH}x their median epoch: "
+          + ", ".join(f"{LABELS.get(side, side)} {count} of {args.pairs}" for side, count in slow_epochs.items()))
+
+
+def gradient_ratio(ours: dict, done: dict, ratios: dict) -> float:
+    ratios["gradient"].append(ours["timing"]["total_s"] / done["no_stats"][1]["timing"]["total_s"])
+    return ratios["gradient"][-1]
+
+
+def run_bare(arrays: Path, seed: int, flags: list[str], name: str) -> tuple[float, dict]:
+    extra = ["--autotune-off"] if name == "autotune-off" else []
+    wall, out = timed([sys.executable, "perf/bare_keras.py", str(arrays), str(seed), *flags, *extra])
+    return wall, json.loads(out.strip().splitlines()[-1])
 
 
 def run_spec(spec: Path, out: Path, data_path) -> tuple[float, dict]:
