@@ -8,8 +8,11 @@ images with the same seed and predict the same test images: each pair checks tha
 scores are identical, i.e. that both did the very same work. Prints, per pair, the seconds each
 took for the trial (model build to last prediction: fer-bench's timing.total_s), for fit (first
 callback to return: timing.fit_s) and for the whole process, every epoch's seconds on both sides
-(validation included) with the slowest epoch against the trial's median epoch, then the mean
-ratios with their median, spread and 95% interval.
+(validation included) with the slowest epoch against the trial's median epoch, the seconds of
+fit outside its epochs (a wait after the last epoch shows only there) and the share of the
+machine's CPU time the hypervisor stole during each run (a busy neighbour on a shared virtual
+machine slows one side of a pair), then the mean ratios with their median, spread and 95% interval;
+the median-epoch ratio is the one a single disturbed epoch moves least.
 
 The quick mode (5,000 training images, 1,000 per evaluation split, 2 epochs, the default
 horizontal flips and reduce-on-plateau) runs a third trial per pair, fer-bench with
@@ -61,15 +64,28 @@ SLOW_EPOCH = 1.15
 # The bare script as a Keras user writes it (arrays into fit and predict), and with the input
 # pipeline fer-bench uses on TensorFlow (so that only the runner's own cost is left in the ratio).
 BARE = {"stock": "bare Keras (arrays)", "autotune-off": "bare Keras (autotune off)"}
+KINDS = ("trial", "fit", "median epoch", "median epoch CPU", "process")
 LABELS = {"ours": "fer-bench", "no_stats": "fer-bench without gradient statistics", **BARE}
 
 
-def timed(command: list[str]) -> tuple[float, str]:
-    started = time.time()
+def cpu_ticks() -> tuple[int, int]:
+    """The machine's CPU time so far, and the part of it stolen by the hypervisor (Linux, else zeros)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except OSError:
+        return 0, 0
+    return sum(fields), fields[7]
+
+
+def timed(command: list[str]) -> tuple[float, str, float]:
+    """Seconds, stdout, and the share of the machine's CPU time that the hypervisor stole meanwhile:
+    on a shared virtual machine a neighbour's load slows one side of a pair without a trace in it."""
+    started, (total, steal) = time.time(), cpu_ticks()
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
-    return time.time() - started, result.stdout
+    total_after, steal_after = cpu_ticks()
+    return time.time() - started, result.stdout, (steal_after - steal) / max(total_after - total, 1)
 
 
 def arguments() -> argparse.Namespace:
@@ -112,9 +128,9 @@ def main() -> None:
           f"{'flips and reduce-on-plateau' if args.quick else 'no flips, no reduce-on-plateau'}, "
           f"backend {os.environ['KERAS_BACKEND']}; bare Keras: {', '.join(BARE[b] for b in args.bare)}", flush=True)
     bare_flags = ["--epochs", str(args.epochs)] + ([] if args.quick else ["--no-flip", "--no-plateau"])
-    ratios = {(kind, bare): [] for kind in ("trial", "fit", "process") for bare in args.bare}
+    ratios = {(kind, bare): [] for kind in KINDS for bare in args.bare}
     ratios["gradient"] = []
-    slow_epochs = dict.fromkeys(["fer-bench", *args.bare], 0)
+    slow_epochs = dict.fromkeys(["ours", *args.bare], 0)
     runs = [*args.bare, "ours", "no_stats"] if args.stats_ratio else [*args.bare, "ours"]
     for pair in range(args.pairs):
         specs = {}
@@ -128,34 +144,45 @@ def main() -> None:
         order = runs if pair % 2 == 0 else runs[::-1]
         done = {name: run_bare(arrays, pair, bare_flags, name) if name in BARE
                 else run_spec(specs[name], work / f"{name}-results{pair}", data_path) for name in order}
-        ours_wall, ours = done["ours"]
+        ours_wall, ours, _ = done["ours"]
         print(f"pair {pair + 1} (in this order: {', '.join(LABELS.get(n, n) for n in order)}): fer-bench trial "
               f"{ours['timing']['total_s']:.2f}s, fit {ours['timing']['fit_s']:.2f}s, process {ours_wall:.2f}s"
               + (f"; gradient statistics x{gradient_ratio(ours, done, ratios):.3f}" if "no_stats" in done else ""),
               flush=True)
         for bare_name in args.bare:
-            bare_wall, bare = done[bare_name]
+            bare_wall, bare, _ = done[bare_name]
             same = all(ours["best_metrics"][f"{split}_test_accuracy"] == bare["accuracy"][split]
                        for split in ("public", "private"))
             for kind, mine, theirs in (("trial", ours["timing"]["total_s"], bare["total_s"]),
                                        ("fit", ours["timing"]["fit_s"], bare["fit_s"]),
+                                       ("median epoch", statistics.median(h["time_s"] for h in ours["history"]),
+                                        statistics.median(bare["epoch_s"])),
+                                       ("median epoch CPU", statistics.median(h["cpu_s"] for h in ours["history"]),
+                                        statistics.median(bare["epoch_cpu_s"])),
                                        ("process", ours_wall, bare_wall)):
                 ratios[kind, bare_name].append(mine / theirs)
             print(f"  against {BARE[bare_name]}: trial {bare['total_s']:.2f}s (x{ratios['trial', bare_name][-1]:.3f}), "
-                  f"fit {bare['fit_s']:.2f}s (x{ratios['fit', bare_name][-1]:.3f}), process {bare_wall:.2f}s "
+                  f"fit {bare['fit_s']:.2f}s (x{ratios['fit', bare_name][-1]:.3f}), median epoch "
+                  f"x{ratios['median epoch', bare_name][-1]:.3f} (its CPU seconds "
+                  f"x{ratios['median epoch CPU', bare_name][-1]:.3f}), process {bare_wall:.2f}s "
                   f"(x{ratios['process', bare_name][-1]:.3f}); "
                   f"test scores {'identical' if same else 'DIFFER (not the same training)'}", flush=True)
-        for side, epochs, fit_s in (("fer-bench", [h["time_s"] for h in ours["history"]], ours["timing"]["fit_s"]),
-                                    *((name, done[name][1]["epoch_s"], done[name][1]["fit_s"]) for name in args.bare)):
+        for side, epochs, cpu, fit_s in (
+                ("ours", [h["time_s"] for h in ours["history"]], [h["cpu_s"] for h in ours["history"]],
+                 ours["timing"]["fit_s"]),
+                *((name, done[name][1]["epoch_s"], done[name][1]["epoch_cpu_s"], done[name][1]["fit_s"])
+                  for name in args.bare)):
             worst = max(epochs) / statistics.median(epochs)
             slow_epochs[side] += worst > SLOW_EPOCH
             # Against the fastest too: when most epochs of a trial are slow, the median is a slow one.
             # fit outside its epochs: a wait between the last epoch and fit's return shows only there.
             print(f"  epochs {LABELS.get(side, side):25}: {' '.join(f'{s:.1f}' for s in epochs)} s; slowest "
                   f"x{worst:.2f} of the median, x{max(epochs) / min(epochs):.2f} of the fastest; "
-                  f"fit outside its epochs {fit_s - sum(epochs):.1f} s", flush=True)
+                  f"fit outside its epochs {fit_s - sum(epochs):.1f} s; CPU stolen {100 * done[side][2]:.1f}%",
+                  flush=True)
+            print(f"  {'CPU seconds':32}: {' '.join(f'{s:.1f}' for s in cpu)}", flush=True)
     for bare_name in args.bare:
-        for kind in ("trial", "fit", "process"):
+        for kind in KINDS:
             print(f"{kind} ratio fer-bench / {BARE[bare_name]}: {summary(ratios[kind, bare_name])}")
     if ratios["gradient"]:
         print(f"gradient statistics ratio, with / without: {summary(ratios['gradient'])}")
@@ -170,15 +197,15 @@ def gradient_ratio(ours: dict, done: dict, ratios: dict) -> float:
 
 def run_bare(arrays: Path, seed: int, flags: list[str], name: str) -> tuple[float, dict]:
     extra = ["--autotune-off"] if name == "autotune-off" else []
-    wall, out = timed([sys.executable, "perf/bare_keras.py", str(arrays), str(seed), *flags, *extra])
-    return wall, json.loads(out.strip().splitlines()[-1])
+    wall, out, steal = timed([sys.executable, "perf/bare_keras.py", str(arrays), str(seed), *flags, *extra])
+    return wall, json.loads(out.strip().splitlines()[-1]), steal
 
 
-def run_spec(spec: Path, out: Path, data_path) -> tuple[float, dict]:
-    wall, _ = timed([sys.executable, "-m", "fer_bench", "run", str(spec), "--data", str(data_path),
+def run_spec(spec: Path, out: Path, data_path) -> tuple[float, dict, float]:
+    wall, _, steal = timed([sys.executable, "-m", "fer_bench", "run", str(spec), "--data", str(data_path),
                      "--out", str(out), "--quiet"])
     (record,) = out.glob("overhead/*/record.json")
-    return wall, json.loads(record.read_text())
+    return wall, json.loads(record.read_text()), steal
 
 
 def summary(ratios: list[float]) -> str:

@@ -31,7 +31,7 @@ class TrialMonitor(keras.callbacks.Callback):
         self.best_epoch: int | None = None
         self.best_val_accuracy = -math.inf
         self.best_weights = None
-        self._epoch_start = self._val_start = 0.0
+        self._epoch_start = self._val_start = self._epoch_cpu = 0.0
         self._lr = None
         self._train_s = 0.0
         self.fit_started = 0.0
@@ -57,6 +57,7 @@ class TrialMonitor(keras.callbacks.Callback):
         # The rate used during this epoch; ReduceLROnPlateau changes it only at epoch end.
         self._lr = float(np.asarray(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
         self._epoch_start = time.time()
+        self._epoch_cpu = time.process_time()
         self._val_start = 0.0
 
     def on_test_begin(self, logs=None):
@@ -77,6 +78,9 @@ class TrialMonitor(keras.callbacks.Callback):
             **{k: _finite_or_none(logs.get(k)) for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
             "lr": self._lr,
             "time_s": round(now - self._epoch_start, 4),
+            # CPU seconds of every thread of this process: on a shared virtual machine a slow epoch with
+            # as much CPU as the others lost its time to a neighbour or a wait, not to more work.
+            "cpu_s": round(time.process_time() - self._epoch_cpu, 4),
             "train_s": round(train_s, 4),
             "since_fit_start_s": round(now - self.fit_started, 4),
             "since_process_start_s": round(now - self.process_start, 4),

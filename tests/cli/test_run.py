@@ -1,6 +1,7 @@
 """`fer-bench run` end to end through the CLI, as a user runs it, with records read back."""
 
 import json
+import os
 
 import jsonschema
 import pytest
@@ -37,6 +38,8 @@ def test_smoke_run_writes_one_valid_record_per_trial(smoke_run):
         assert (out / "smoke" / trial_id / "record.json").is_file()
         assert record["status"] == "complete" and record["data"]["source"] == "sample"
         assert len(record["history"]) == 2 and all(h["lr"] == pytest.approx(5e-4) for h in record["history"])
+        # CPU seconds of all threads: some for any epoch, at most every core busy for the whole epoch
+        assert all(0 < h["cpu_s"] <= h["time_s"] * os.cpu_count() + 0.1 for h in record["history"])
         assert sum(map(sum, record["confusion_matrix"]["public_test"])) == record["data"]["n"]["public_test"]
         assert 0.0 <= record["metrics"]["public_test_accuracy"] <= 1.0
         assert record["environment"]["backend"] == "tensorflow"
