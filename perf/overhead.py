@@ -195,7 +195,7 @@ def gradient_ratio(ours: dict, done: dict, ratios: dict) -> float:
     return ratios["gradient"][-1]
 
 
-def run_bare(arrays: Path, seed: int, flags: list[str], name: str) -> tuple[float, dict]:
+def run_bare(arrays: Path, seed: int, flags: list[str], name: str) -> tuple[float, dict, float]:
     extra = ["--autotune-off"] if name == "autotune-off" else []
     wall, out, steal = timed([sys.executable, "perf/bare_keras.py", str(arrays), str(seed), *flags, *extra])
     return wall, json.loads(out.strip().splitlines()[-1]), steal
@@ -203,7 +203,7 @@ def run_bare(arrays: Path, seed: int, flags: list[str], name: str) -> tuple[floa
 
 def run_spec(spec: Path, out: Path, data_path) -> tuple[float, dict, float]:
     wall, _, steal = timed([sys.executable, "-m", "fer_bench", "run", str(spec), "--data", str(data_path),
-                     "--out", str(out), "--quiet"])
+                            "--out", str(out), "--quiet"])
     (record,) = out.glob("overhead/*/record.json")
     return wall, json.loads(record.read_text()), steal
 
