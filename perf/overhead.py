@@ -64,7 +64,8 @@ SLOW_EPOCH = 1.15
 # The bare script as a Keras user writes it (arrays into fit and predict), and with the input
 # pipeline fer-bench uses on TensorFlow (so that only the runner's own cost is left in the ratio).
 BARE = {"stock": "bare Keras (arrays)", "autotune-off": "bare Keras (autotune off)"}
-KINDS = ("trial", "fit", "median epoch", "median epoch CPU", "process")
+# ratio name -> what it compares (an epoch list compares by its median)
+KINDS = {"trial": "total_s", "fit": "fit_s", "median epoch": "epoch_s", "median epoch CPU": "cpu_s", "process": "wall"}
 LABELS = {"ours": "fer-bench", "no_stats": "fer-bench without gradient statistics", **BARE}
 
 
@@ -144,68 +145,64 @@ def main() -> None:
         order = runs if pair % 2 == 0 else runs[::-1]
         done = {name: run_bare(arrays, pair, bare_flags, name) if name in BARE
                 else run_spec(specs[name], work / f"{name}-results{pair}", data_path) for name in order}
-        ours_wall, ours, _ = done["ours"]
-        print(f"pair {pair + 1} (in this order: {', '.join(LABELS.get(n, n) for n in order)}): fer-bench trial "
-              f"{ours['timing']['total_s']:.2f}s, fit {ours['timing']['fit_s']:.2f}s, process {ours_wall:.2f}s"
-              + (f"; gradient statistics x{gradient_ratio(ours, done, ratios):.3f}" if "no_stats" in done else ""),
-              flush=True)
+        ours = done["ours"]
+        gradient = ""
+        if "no_stats" in done:
+            ratios["gradient"].append(ours["total_s"] / done["no_stats"]["total_s"])
+            gradient = f"; gradient statistics x{ratios['gradient'][-1]:.3f}"
+        print(f"pair {pair + 1} (in this order: {', '.join(LABELS[n] for n in order)}): fer-bench trial "
+              f"{ours['total_s']:.2f}s, fit {ours['fit_s']:.2f}s, process {ours['wall']:.2f}s{gradient}", flush=True)
         for bare_name in args.bare:
-            bare_wall, bare, _ = done[bare_name]
-            same = all(ours["best_metrics"][f"{split}_test_accuracy"] == bare["accuracy"][split]
-                       for split in ("public", "private"))
-            for kind, mine, theirs in (("trial", ours["timing"]["total_s"], bare["total_s"]),
-                                       ("fit", ours["timing"]["fit_s"], bare["fit_s"]),
-                                       ("median epoch", statistics.median(h["time_s"] for h in ours["history"]),
-                                        statistics.median(bare["epoch_s"])),
-                                       ("median epoch CPU", statistics.median(h["cpu_s"] for h in ours["history"]),
-                                        statistics.median(bare["epoch_cpu_s"])),
-                                       ("process", ours_wall, bare_wall)):
-                ratios[kind, bare_name].append(mine / theirs)
-            print(f"  against {BARE[bare_name]}: trial {bare['total_s']:.2f}s (x{ratios['trial', bare_name][-1]:.3f}), "
-                  f"fit {bare['fit_s']:.2f}s (x{ratios['fit', bare_name][-1]:.3f}), median epoch "
-                  f"x{ratios['median epoch', bare_name][-1]:.3f} (its CPU seconds "
-                  f"x{ratios['median epoch CPU', bare_name][-1]:.3f}), process {bare_wall:.2f}s "
-                  f"(x{ratios['process', bare_name][-1]:.3f}); "
+            bare = done[bare_name]
+            for kind, key in KINDS.items():
+                ratios[kind, bare_name].append(measure(ours, key) / measure(bare, key))
+            shown = ", ".join(f"{kind} x{ratios[kind, bare_name][-1]:.3f}" for kind in KINDS)
+            same = ours["accuracy"] == bare["accuracy"]
+            print(f"  against {BARE[bare_name]} (trial {bare['total_s']:.2f}s, fit {bare['fit_s']:.2f}s): {shown}; "
                   f"test scores {'identical' if same else 'DIFFER (not the same training)'}", flush=True)
-        for side, epochs, cpu, fit_s in (
-                ("ours", [h["time_s"] for h in ours["history"]], [h["cpu_s"] for h in ours["history"]],
-                 ours["timing"]["fit_s"]),
-                *((name, done[name][1]["epoch_s"], done[name][1]["epoch_cpu_s"], done[name][1]["fit_s"])
-                  for name in args.bare)):
+        for side in ("ours", *args.bare):
+            run, epochs = done[side], done[side]["epoch_s"]
             worst = max(epochs) / statistics.median(epochs)
             slow_epochs[side] += worst > SLOW_EPOCH
             # Against the fastest too: when most epochs of a trial are slow, the median is a slow one.
             # fit outside its epochs: a wait between the last epoch and fit's return shows only there.
-            print(f"  epochs {LABELS.get(side, side):25}: {' '.join(f'{s:.1f}' for s in epochs)} s; slowest "
+            print(f"  epochs {LABELS[side]:25}: {' '.join(f'{s:.1f}' for s in epochs)} s; slowest "
                   f"x{worst:.2f} of the median, x{max(epochs) / min(epochs):.2f} of the fastest; "
-                  f"fit outside its epochs {fit_s - sum(epochs):.1f} s; CPU stolen {100 * done[side][2]:.1f}%",
+                  f"fit outside its epochs {run['fit_s'] - sum(epochs):.1f} s; CPU stolen {100 * run['steal']:.1f}%",
                   flush=True)
-            print(f"  {'CPU seconds':32}: {' '.join(f'{s:.1f}' for s in cpu)}", flush=True)
+            print(f"  {'CPU seconds':32}: {' '.join(f'{s:.1f}' for s in run['cpu_s'])}", flush=True)
     for bare_name in args.bare:
         for kind in KINDS:
             print(f"{kind} ratio fer-bench / {BARE[bare_name]}: {summary(ratios[kind, bare_name])}")
     if ratios["gradient"]:
         print(f"gradient statistics ratio, with / without: {summary(ratios['gradient'])}")
     print(f"trials with an epoch over {SLOW_EPOCH}x their median epoch: "
-          + ", ".join(f"{LABELS.get(side, side)} {count} of {args.pairs}" for side, count in slow_epochs.items()))
+          + ", ".join(f"{LABELS[side]} {count} of {args.pairs}" for side, count in slow_epochs.items()))
 
 
-def gradient_ratio(ours: dict, done: dict, ratios: dict) -> float:
-    ratios["gradient"].append(ours["timing"]["total_s"] / done["no_stats"][1]["timing"]["total_s"])
-    return ratios["gradient"][-1]
+def measure(run: dict, key: str) -> float:
+    """A run's seconds by name; the epoch lists by their median."""
+    value = run[key]
+    return statistics.median(value) if isinstance(value, list) else value
 
 
-def run_bare(arrays: Path, seed: int, flags: list[str], name: str) -> tuple[float, dict, float]:
+def run_bare(arrays: Path, seed: int, flags: list[str], name: str) -> dict:
     extra = ["--autotune-off"] if name == "autotune-off" else []
     wall, out, steal = timed([sys.executable, "perf/bare_keras.py", str(arrays), str(seed), *flags, *extra])
-    return wall, json.loads(out.strip().splitlines()[-1]), steal
+    bare = json.loads(out.strip().splitlines()[-1])
+    return {"wall": wall, "steal": steal, "total_s": bare["total_s"], "fit_s": bare["fit_s"],
+            "epoch_s": bare["epoch_s"], "cpu_s": bare["epoch_cpu_s"], "accuracy": bare["accuracy"]}
 
 
-def run_spec(spec: Path, out: Path, data_path) -> tuple[float, dict, float]:
+def run_spec(spec: Path, out: Path, data_path) -> dict:
+    """One fer-bench trial, in the same shape as run_bare's."""
     wall, _, steal = timed([sys.executable, "-m", "fer_bench", "run", str(spec), "--data", str(data_path),
                             "--out", str(out), "--quiet"])
-    (record,) = out.glob("overhead/*/record.json")
-    return wall, json.loads(record.read_text()), steal
+    (path,) = out.glob("overhead/*/record.json")
+    record = json.loads(path.read_text())
+    return {"wall": wall, "steal": steal, "total_s": record["timing"]["total_s"], "fit_s": record["timing"]["fit_s"],
+            "epoch_s": [h["time_s"] for h in record["history"]], "cpu_s": [h["cpu_s"] for h in record["history"]],
+            "accuracy": {split: record["best_metrics"][f"{split}_test_accuracy"] for split in ("public", "private")}}
 
 
 def summary(ratios: list[float]) -> str:
