@@ -8,7 +8,7 @@ with the best validation accuracy when that is not the last epoch. Prints one JS
 seconds from building the model to the last prediction (the span fer-bench records as
 timing.total_s), of fit from its first callback to its return (fer-bench's timing.fit_s), and of
 each epoch, validation included (fer-bench's history time_s), with the CPU seconds the process used
-in each (fer-bench's history cpu_s).
+in each (fer-bench's history cpu_s) and the Unix time at which each ended.
 
 By default fit and predict get the arrays, as a Keras user writes it. `--autotune-off` feeds them
 through Keras's own array pipeline with tf.data's autotuner off, written out here as a user would
@@ -58,7 +58,7 @@ class BestWeights(keras.callbacks.Callback):
         super().__init__()
         self.best, self.epoch, self.weights = -1.0, 0, None
         self.fit_started, self.epoch_started, self.epoch_s = 0.0, 0.0, []
-        self.epoch_cpu, self.epoch_cpu_s = 0.0, []
+        self.epoch_cpu, self.epoch_cpu_s, self.epoch_end_at = 0.0, [], []
 
     def on_train_begin(self, logs=None):
         self.fit_started = time.time()
@@ -68,7 +68,8 @@ class BestWeights(keras.callbacks.Callback):
         self.epoch_cpu = time.process_time()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.epoch_s.append(round(time.time() - self.epoch_started, 3))
+        self.epoch_end_at.append(time.time())
+        self.epoch_s.append(round(self.epoch_end_at[-1] - self.epoch_started, 3))
         self.epoch_cpu_s.append(round(time.process_time() - self.epoch_cpu, 3))
         if logs["val_accuracy"] > self.best:
             self.best, self.epoch, self.weights = logs["val_accuracy"], epoch + 1, self.model.get_weights()
@@ -119,7 +120,7 @@ def main() -> None:
         model.set_weights(best.weights)
         accuracy = score(model, x, arrays, args.autotune_off)
     print(json.dumps({"total_s": time.time() - started, "fit_s": fit_s, "epoch_s": best.epoch_s,
-                      "epoch_cpu_s": best.epoch_cpu_s, "accuracy": accuracy}))
+                      "epoch_cpu_s": best.epoch_cpu_s, "epoch_end_at": best.epoch_end_at, "accuracy": accuracy}))
 
 
 def score(model, x, arrays, autotune_off: bool) -> dict:
