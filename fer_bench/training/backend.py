@@ -88,7 +88,9 @@ def start_backend(device: str) -> dict:
         raise UserError(f"--device gpu: the {backend} backend sees no GPU on this machine; use --device cpu or auto")
     if gpus and device != "cpu":
         return {"kind": "gpu", "name": gpus[0], "count": len(gpus), **_nvidia_smi()}
-    return {"kind": "cpu", "name": _cpu_name(), "count": os.cpu_count()}
+    # The cores this process may run on: fewer than the machine's under taskset or a container's CPU set.
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"kind": "cpu", "name": _cpu_name(), "count": usable}
 
 
 def _gpu_names(backend: str) -> list[str]:
