@@ -14,8 +14,9 @@ class MemoryWatch:
     """This process's peak RSS between start() and stop().
 
     On Linux the kernel keeps the peak itself (VmHWM) and resets it on request, so nothing runs
-    during training: a sampler thread cost about 0.3 CPU seconds per 65-second epoch of the small
-    CNN (perf/overhead.py --threads). Elsewhere a thread samples the RSS every SAMPLE_S seconds.
+    beside training: a sampler thread took about 0.2 CPU seconds of each 70-second epoch of the
+    small CNN on one core (perf/overhead.py --threads). Elsewhere a thread samples the RSS every
+    SAMPLE_S seconds.
     """
 
     # The reset clears the process's own peak (ru_maxrss) too: what it was before is kept here.
