@@ -4,9 +4,11 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
 from conftest import REPO
 
 
+@pytest.mark.slow
 def test_wheel_carries_specs_sample_and_schema(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                     "-w", tmp_path / "wheel", REPO], check=True, capture_output=True)

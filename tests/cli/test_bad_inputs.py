@@ -5,7 +5,7 @@ import os
 
 import pytest
 from bad_inputs import CASES, materialise
-from conftest import REPO, run_cli
+from conftest import REPO, call_main
 
 DOC = REPO / "docs" / "bad-inputs.md"
 HEADER = """# Bad inputs and what fer-bench answers
@@ -25,7 +25,7 @@ MESSAGES: dict[str, str] = {}
 def test_bad_input(case, tmp_path):
     name, _, files, args, expected = case
     materialise(tmp_path, files)
-    result = run_cli(*args, cwd=tmp_path)
+    result = call_main(*args, cwd=tmp_path)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2, (result.stdout[-1000:], result.stderr[-2000:])
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr

@@ -1,10 +1,13 @@
-"""User mistakes on the command line: one line, exit 2, no traceback, nothing recorded touched."""
+"""User mistakes on the command line: one line, exit 2, no traceback, nothing recorded touched.
+
+main() answers in this process; the tests that are about the process itself (its exit status and all
+it writes to stderr, the modules it imports) start a real one."""
 
 import subprocess
 import sys
 
 import pytest
-from conftest import REPO, SAMPLE, run_cli, write
+from conftest import REPO, SAMPLE, call_main, run_cli, write
 
 
 def assert_one_line_error(result, *fragments):
@@ -28,29 +31,38 @@ def assert_one_line_error(result, *fragments):
     (["run", "benchmark/smoke.yaml", "--data", "pyproject.toml"], ["unknown data format"]),
 ])
 def test_bad_flags_and_paths(args, fragments):
-    assert_one_line_error(run_cli(*args), *fragments)
+    assert_one_line_error(call_main(*args), *fragments)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["run", "benchmark/smoke.yaml", "--data", "pyproject.toml"], "unknown data format"),
+])
+def test_a_real_process_answers_a_mistake_in_one_line_and_exit_2(args, fragment):
+    """The whole of stderr, native output included, and the exit status a shell sees."""
+    assert_one_line_error(run_cli(*args), fragment)
 
 
 def test_results_path_that_is_a_file(tmp_path):
     target = write(tmp_path / "results", "not a directory")
-    assert_one_line_error(run_cli("run", "benchmark/smoke.yaml", "--out", target), "is a file")
+    assert_one_line_error(call_main("run", "benchmark/smoke.yaml", "--out", target), "is a file")
 
 
 def test_bad_spec_through_the_cli(tmp_path):
     spec = write(tmp_path / "bad.yaml", "name: x\ntraining:\n  epochs: 2\n  optimiser: {name: adam}\n")
-    assert_one_line_error(run_cli("validate", spec), "bad.yaml", "training.optimiser: unknown key",
+    assert_one_line_error(call_main("validate", spec), "bad.yaml", "training.optimiser: unknown key",
                           "did you mean 'optimizer'")
 
 
 def test_gpu_without_gpu_is_a_clear_error(tmp_path):
-    result = run_cli("run", "benchmark/smoke.yaml", "--device", "gpu", "--out", tmp_path)
+    result = call_main("run", "benchmark/smoke.yaml", "--device", "gpu", "--out", tmp_path)
     assert_one_line_error(result, "--device gpu", "sees no GPU")
     assert not list(tmp_path.rglob("record.json"))
 
 
 def test_a_bad_spec_among_good_ones_stops_before_training(tmp_path):
     bad = write(tmp_path / "bad.yaml", "name: bad\nmodel: {params: {dropout: 2}}\n")
-    result = run_cli("run", "benchmark/smoke.yaml", bad, "--out", tmp_path / "out")
+    result = call_main("run", "benchmark/smoke.yaml", bad, "--out", tmp_path / "out")
     assert_one_line_error(result, "model.params.dropout")
     assert not (tmp_path / "out" / "smoke").exists()
 
@@ -62,7 +74,7 @@ def test_bad_data_through_the_cli(tmp_path):
     rows[2] = b"9" + rows[2][1:]
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"\n".join(rows))
-    assert_one_line_error(run_cli("data", "--data", bad), "bad.csv: line 3: emotion '9' is not one of 0..6")
+    assert_one_line_error(call_main("data", "--data", bad), "bad.csv: line 3: emotion '9' is not one of 0..6")
 
 
 @pytest.mark.slow
@@ -80,12 +92,12 @@ def test_light_commands_do_not_import_keras():
 
 
 def test_list_shows_sizes_and_ids():
-    result = run_cli("list", "benchmark/dropout.yaml", "--data", SAMPLE)
+    result = call_main("list", "benchmark/dropout.yaml", "--data", SAMPLE)
     assert result.returncode == 0, result.stderr
     assert "4,478,727 params" in result.stdout and "290.5 MMAC/img" in result.stdout
     assert result.stdout.count("dropout-0.25_s") == 3
 
 
 def test_help_and_version():
-    assert run_cli("--help").returncode == 0
-    assert "fer-bench 0.1.0" in run_cli("--version").stdout
+    assert call_main("--help").returncode == 0
+    assert "fer-bench 0.1.0" in call_main("--version").stdout

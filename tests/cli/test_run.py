@@ -1,11 +1,12 @@
-"""`fer-bench run` end to end through the CLI, as a user runs it, with records read back."""
+"""`fer-bench run` end to end, with records read back: the smoke run as a user runs it (a real process),
+the other runs through main() in the test's own process."""
 
 import json
 import os
 
 import jsonschema
 import pytest
-from conftest import REPO, run_cli, train_and_keep_best, write
+from conftest import REPO, call_main, load_best_model, write
 
 from fer_bench.records import iter_records
 from fer_bench.training.inputs import PIPELINE_TF_DATA
@@ -17,22 +18,18 @@ def records(out):
     return {r["trial_id"]: r for _, r in iter_records(out)}
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("results")
-    result = run_cli("run", REPO / "benchmark/smoke.yaml", "--out", out)
-    return out, result
+SMOKE = (REPO / "benchmark/smoke.yaml", "--seeds", "2")  # as the smoke_results fixture ran it
 
 
 @pytest.mark.slow
-def test_smoke_run_writes_one_valid_record_per_trial(smoke_run):
-    out, result = smoke_run
+def test_smoke_run_writes_one_valid_record_per_trial(smoke_results):
+    out, result = smoke_results
     assert result.returncode == 0, result.stderr
-    assert "done: 2 trials run (2 complete, 0 diverged, 0 timeout, 0 failed)" in result.stdout
+    assert "done: 4 trials run (4 complete, 0 diverged, 0 timeout, 0 failed)" in result.stdout
     assert "ETA" in result.stdout
     assert "oneDNN" not in result.stderr and "Traceback" not in result.stderr
     found = records(out)
-    assert len(found) == 2
+    assert len(found) == 4
     for trial_id, record in found.items():
         jsonschema.validate(record, SCHEMA)
         assert (out / "smoke" / trial_id / "record.json").is_file()
@@ -46,54 +43,30 @@ def test_smoke_run_writes_one_valid_record_per_trial(smoke_run):
         assert record["environment"]["data_fingerprint"] == record["data"]["fingerprint"]
         assert record["best_epoch"] in (1, 2)
     assert {r["params"]["model.params.dropout"] for r in found.values()} == {0.0, 0.25}
+    assert {r["seed"] for r in found.values()} == {0, 1}
 
 
-def test_rerun_skips_completed_trials(smoke_run):
-    out, _ = smoke_run
+@pytest.mark.slow
+def test_rerun_skips_completed_trials(smoke_results):
+    out, _ = smoke_results
     before = {p: p.stat().st_mtime_ns for p in out.rglob("record.json")}
-    result = run_cli("run", REPO / "benchmark/smoke.yaml", "--out", out)
-    assert result.returncode == 0 and "nothing to do: all 2 trials already recorded" in result.stdout
+    result = call_main("run", *SMOKE, "--out", out)
+    assert result.returncode == 0 and "nothing to do: all 4 trials already recorded" in result.stdout
     assert {p: p.stat().st_mtime_ns for p in out.rglob("record.json")} == before
 
 
-def test_status_lists_trials_per_spec(smoke_run):
-    out, _ = smoke_run
-    result = run_cli("status", out)
-    assert result.returncode == 0 and "smoke: 2 complete, 0 diverged, 0 timeout, 0 failed, 0 pending" in result.stdout
-
-
 @pytest.mark.slow
-def test_killed_run_resumes_with_only_the_missing_trials(tmp_path):
-    spec = REPO / "benchmark/smoke.yaml"
-    killed = run_cli("run", spec, "--out", tmp_path, "--epochs", "1",
-                     env={"FER_BENCH_FAULT": "kill@between_trials:dropout-0_s0"})
-    assert killed.returncode == -9 and "fault: killed at between_trials" in killed.stdout
-    assert len(records(tmp_path)) == 1
-    status = run_cli("status", tmp_path)
-    assert "1 complete, 0 diverged, 0 timeout, 0 failed, 1 pending" in status.stdout
-    resumed = run_cli("run", spec, "--out", tmp_path, "--epochs", "1")
-    assert resumed.returncode == 0, resumed.stderr
-    assert "running 1 trials (1 already recorded)" in resumed.stdout
-    assert "1 trials run (1 complete, 0 diverged, 0 timeout, 0 failed), 1 skipped" in resumed.stdout
-    assert len(records(tmp_path)) == 2 and not list(tmp_path.rglob("*.tmp"))
-
-
-@pytest.mark.slow
-def test_kill_between_temp_file_and_rename_leaves_no_record(tmp_path):
-    spec = REPO / "benchmark/smoke.yaml"
-    killed = run_cli("run", spec, "--out", tmp_path, "--epochs", "1",
-                     env={"FER_BENCH_FAULT": "kill@write:dropout-0_s0"})
-    assert killed.returncode == -9 and "killed at write" in killed.stdout
-    assert not records(tmp_path) and list(tmp_path.rglob("*.tmp"))
-    resumed = run_cli("run", spec, "--out", tmp_path, "--epochs", "1")
-    assert resumed.returncode == 0 and len(records(tmp_path)) == 2 and not list(tmp_path.rglob("*.tmp"))
+def test_status_lists_trials_per_spec(smoke_results):
+    out, _ = smoke_results
+    result = call_main("status", out)
+    assert result.returncode == 0 and "smoke: 4 complete, 0 diverged, 0 timeout, 0 failed, 0 pending" in result.stdout
 
 
 @pytest.mark.slow
 def test_failing_trial_is_recorded_and_the_run_goes_on(tmp_path):
     spec = REPO / "benchmark/smoke.yaml"
-    result = run_cli("run", spec, "--out", tmp_path, "--epochs", "1",
-                     env={"FER_BENCH_FAULT": "raise@build:dropout-0_s0"})
+    result = call_main("run", spec, "--out", tmp_path, "--epochs", "1",
+                       env={"FER_BENCH_FAULT": "raise@build:dropout-0_s0"})
     assert result.returncode == 3
     assert "1 complete, 0 diverged, 0 timeout, 1 failed" in result.stdout
     by_status = {r["status"]: r for r in records(tmp_path).values()}
@@ -101,7 +74,7 @@ def test_failing_trial_is_recorded_and_the_run_goes_on(tmp_path):
     assert failed["error"] == "RuntimeError: injected fault at build (FER_BENCH_FAULT)"
     log = (tmp_path / "smoke" / failed["trial_id"] / "error.log").read_text()
     assert "Traceback" in log and "injected fault" in log
-    retried = run_cli("run", spec, "--out", tmp_path, "--epochs", "1")
+    retried = call_main("run", spec, "--out", tmp_path, "--epochs", "1")
     assert retried.returncode == 0 and "1 trials run (1 complete" in retried.stdout
 
 
@@ -117,20 +90,20 @@ training:
   callbacks: {reduce_lr_on_plateau: null}
 seeds: 1
 """)
-    result = run_cli("run", spec, "--out", tmp_path / "out")
+    result = call_main("run", spec, "--out", tmp_path / "out")
     assert result.returncode == 3, result.stderr
     (record,) = records(tmp_path / "out").values()
     assert record["status"] == "diverged" and record["diverged_epoch"] >= 1
     assert "100x the loss of a uniform guess" in record["error"] or "nan" in record["error"]
     assert "metrics" not in record
-    rerun = run_cli("run", spec, "--out", tmp_path / "out")
+    rerun = call_main("run", spec, "--out", tmp_path / "out")
     assert "nothing to do" in rerun.stdout  # diverged is a result, not a failure to retry
 
 
 @pytest.mark.slow
 def test_overrides_are_recorded_and_change_the_trial_id(tmp_path):
-    result = run_cli("run", REPO / "benchmark/smoke.yaml", "--out", tmp_path, "--epochs", "1", "--seeds", "1",
-                     "--max-train-samples", "70", "--max-eval-samples", "40", "--quiet")
+    result = call_main("run", REPO / "benchmark/smoke.yaml", "--out", tmp_path, "--epochs", "1", "--seeds", "1",
+                       "--max-train-samples", "70", "--max-eval-samples", "40", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "epoch" not in result.stdout
     for record in records(tmp_path).values():
@@ -140,13 +113,14 @@ def test_overrides_are_recorded_and_change_the_trial_id(tmp_path):
 
 
 @pytest.mark.slow
-def test_keep_best_weights_saves_the_model_that_scored_best(tmp_path):
+def test_keep_best_weights_saves_the_model_that_scored_best(kept_best):
     import numpy as np
 
     from fer_bench.data.formats import SAMPLE_PATH
     from fer_bench.data.source import load_data
 
-    record, model = train_and_keep_best(tmp_path, epochs=2)
+    out, record = kept_best
+    model = load_best_model(out, record)
     data = load_data(SAMPLE_PATH)
     public = data.indices("PublicTest")
     predicted = model.predict(data.pixels[public][..., None] / 255.0, verbose=0).argmax(1)
@@ -162,7 +136,7 @@ model: {params: {conv_filters: [8], conv_kernels: [3], dense_units: []}}
 training: {epochs: 1, gradient_stats: false}
 seeds: 1
 """)
-    assert run_cli("run", spec, "--out", tmp_path / "out", "--quiet").returncode == 0
+    assert call_main("run", spec, "--out", tmp_path / "out", "--quiet").returncode == 0
     (record,) = records(tmp_path / "out").values()
     assert "grad_norms" not in record["history"][0] and record["config"]["training"]["gradient_stats"] is False
 
@@ -180,7 +154,7 @@ sweep:
   grid:
     training.steps_per_execution: [1, 4]
 """)
-    result = run_cli("run", spec, "--out", tmp_path / "out", "--quiet")
+    result = call_main("run", spec, "--out", tmp_path / "out", "--quiet")
     assert result.returncode == 0, result.stderr
     found = {r["compilation"]["steps_per_execution"]: r for r in records(tmp_path / "out").values()}
     assert set(found) == {1, 4}

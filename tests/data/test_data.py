@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import SAMPLE, run_cli
+from conftest import SAMPLE, call_main
 
 from fer_bench.data.formats import EMOTIONS, USAGES
 from fer_bench.data.source import load_data, resolve_data_path
@@ -37,6 +37,7 @@ def test_sample_is_small_stratified_and_real():
     assert data.pixels.dtype == np.uint8 and data.pixels.shape == (500, 48, 48)
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_full_data_counts_and_protocol(real_data):
     data = load_data(real_data)
@@ -51,7 +52,7 @@ def test_full_data_counts_and_protocol(real_data):
 
 @pytest.mark.real_data
 def test_cli_data_json_gives_the_published_counts(real_data):
-    result = run_cli("data", "--data", real_data, "--json")
+    result = call_main("data", "--data", real_data, "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     for usage, counts in PUBLISHED.items():

@@ -8,30 +8,28 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, run_cli
+from conftest import call_main
 
 from fer_bench import load_records
 from fer_bench.data.formats import EMOTIONS
 from fer_bench.report.stats import compare_best, summarize
 
-# Every test here reads one trained run (a 30 s fixture); tests/report/test_report_order.py needs none.
-pytestmark = pytest.mark.slow
+# The tests marked slow read the session's one trained smoke run (the fixture trains it once).
 
 
 @pytest.fixture(scope="module")
-def smoke_results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report-results")
-    result = run_cli("run", REPO / "benchmark/smoke.yaml", "--out", out, "--seeds", "2", "--quiet")
+def smoke(smoke_results):
+    out, result = smoke_results
     assert result.returncode == 0, result.stderr
     return out
 
 
 @pytest.fixture(scope="module")
-def reports(smoke_results, tmp_path_factory):
+def reports(smoke, tmp_path_factory):
     target = tmp_path_factory.mktemp("reports")
     texts = {}
     for suffix in ("html", "md"):
-        result = run_cli("report", smoke_results, "-o", target / f"report.{suffix}")
+        result = call_main("report", smoke, "-o", target / f"report.{suffix}")
         assert result.returncode == 0, result.stderr
         texts[suffix] = (target / f"report.{suffix}").read_text()
     return target, texts
@@ -47,23 +45,26 @@ def both(reports, fragment):
         assert fragment in text, f"{fragment!r} missing from the {suffix} report"
 
 
-def test_variant_table_holds_the_recomputed_means(smoke_results, reports):
-    frame = load_records(smoke_results)
+@pytest.mark.slow
+def test_variant_table_holds_the_recomputed_means(smoke, reports):
+    frame = load_records(smoke)
     for _, group in frame.groupby("variant"):
         for metric in ("val_accuracy", "public_test_accuracy", "private_test_accuracy"):
             stats = summarize(group[metric])
             both(reports, f"{100 * stats['mean']:.2f} ± {100 * stats['std']:.2f}")
 
 
+@pytest.mark.slow
 def test_markdown_tables_keep_one_row_per_line(reports):
     _, texts = reports
     rows = [line for line in texts["md"].splitlines() if line.startswith("| dropout-")]
     assert len(rows) == 2 and all(row.endswith("|") and row.count("| dropout-") == 1 for row in rows)
 
 
-def test_every_figure_caption_carries_a_recomputed_value(smoke_results, reports):
-    records = records_of(smoke_results)
-    frame = load_records(smoke_results)
+@pytest.mark.slow
+def test_every_figure_caption_carries_a_recomputed_value(smoke, reports):
+    records = records_of(smoke)
+    frame = load_records(smoke)
     best = frame.groupby("variant")["val_accuracy"].mean().idxmax()
     mine = [r for r in records if r["variant"] == best]
     both(reports, f"best on validation: {best}, {100 * np.mean([r['metrics']['val_accuracy'] for r in mine]):.2f}%")
@@ -79,11 +80,12 @@ def test_every_figure_caption_carries_a_recomputed_value(smoke_results, reports)
     both(reports, f"true → predicted; {correct} of {len(shown['true'])} correct")
 
 
-def test_per_class_and_confused_pairs_tables(smoke_results, reports):
+@pytest.mark.slow
+def test_per_class_and_confused_pairs_tables(smoke, reports):
     from sklearn.metrics import f1_score
 
-    records = records_of(smoke_results)
-    frame = load_records(smoke_results)
+    records = records_of(smoke)
+    frame = load_records(smoke)
     best = frame.groupby("variant")["val_accuracy"].mean().idxmax()
     matrix = np.sum([np.array(r["confusion_matrix"]["public_test"]) for r in records if r["variant"] == best], axis=0)
     true = np.repeat(np.arange(7), matrix.sum(axis=1))
@@ -98,6 +100,7 @@ def test_per_class_and_confused_pairs_tables(smoke_results, reports):
     assert re.search(rf"{EMOTIONS[i]}\W+(td>|\| )?\W*{EMOTIONS[j]}\W+(td>|\| )?\W*{off[i, j]}\b", texts["md"])
 
 
+@pytest.mark.slow
 def test_html_is_self_contained_and_markdown_links_resolve(reports):
     target, texts = reports
     sources = re.findall(r'<img src="([^"]+)"', texts["html"])
@@ -108,6 +111,7 @@ def test_html_is_self_contained_and_markdown_links_resolve(reports):
     assert all((target / link).is_file() and (target / link).stat().st_size > 1000 for link in links)
 
 
+@pytest.mark.slow
 def test_sample_runs_are_marked_and_never_beside_the_study(reports):
     both(reports, "Made on the bundled sample of FER-2013")
     _, texts = reports
@@ -115,9 +119,10 @@ def test_sample_runs_are_marked_and_never_beside_the_study(reports):
     both(reports, "Khaireddin")
 
 
-def test_user_strings_are_escaped_in_html(smoke_results, tmp_path):
+@pytest.mark.slow
+def test_user_strings_are_escaped_in_html(smoke, tmp_path):
     hostile = tmp_path / "hostile"
-    shutil.copytree(smoke_results, hostile)
+    shutil.copytree(smoke, hostile)
     for path in hostile.rglob("record.json"):
         record = json.loads(path.read_text())
         record["spec"] = "<script>alert('spec')</script>"
@@ -125,16 +130,17 @@ def test_user_strings_are_escaped_in_html(smoke_results, tmp_path):
         record["error"] = "<img src=x onerror=alert(1)>"
         record["status"] = "failed"
         path.write_text(json.dumps(record))
-    result = run_cli("report", hostile, "-o", tmp_path / "r.html")
+    result = call_main("report", hostile, "-o", tmp_path / "r.html")
     assert result.returncode == 0, result.stderr
     html = (tmp_path / "r.html").read_text()
     assert "<script>" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(&#39;description&#39;)&lt;/script&gt;" in html
 
 
-def test_failed_trials_are_listed_not_plotted(smoke_results, tmp_path):
+@pytest.mark.slow
+def test_failed_trials_are_listed_not_plotted(smoke, tmp_path):
     mixed = tmp_path / "mixed"
-    shutil.copytree(smoke_results, mixed)
+    shutil.copytree(smoke, mixed)
     path = sorted(mixed.rglob("record.json"))[0]
     record = json.loads(path.read_text())
     record.update(status="diverged", diverged_epoch=2, error="diverged at epoch 2: loss is nan")
@@ -143,7 +149,7 @@ def test_failed_trials_are_listed_not_plotted(smoke_results, tmp_path):
     path.write_text(json.dumps(record))
     (mixed / "smoke" / "broken").mkdir()
     (mixed / "smoke" / "broken" / "record.json").write_text("{not json")
-    result = run_cli("report", mixed, "-o", tmp_path / "r.md")
+    result = call_main("report", mixed, "-o", tmp_path / "r.md")
     assert result.returncode == 0, result.stderr
     assert "broken/record.json: unreadable record skipped" in result.stderr
     text = (tmp_path / "r.md").read_text()
@@ -155,15 +161,16 @@ def test_empty_results_and_bad_output_are_one_line_errors(tmp_path):
     for args, fragment in (([tmp_path / "empty", "-o", tmp_path / "r.html"], "no trial records found"),
                            ([tmp_path / "nope", "-o", tmp_path / "r.html"], "no such results directory"),
                            ([tmp_path / "empty", "-o", tmp_path / "r.pdf"], "must end in .html or .md")):
-        result = run_cli("report", *args)
+        result = call_main("report", *args)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and fragment in result.stderr
 
 
-def test_export_and_python_api(smoke_results, tmp_path):
-    result = run_cli("report", smoke_results, "-o", tmp_path / "r.md", "--export", tmp_path / "trials.csv")
+@pytest.mark.slow
+def test_export_and_python_api(smoke, tmp_path):
+    result = call_main("report", smoke, "-o", tmp_path / "r.md", "--export", tmp_path / "trials.csv")
     assert result.returncode == 0, result.stderr
     exported = pd.read_csv(tmp_path / "trials.csv")
-    frame = load_records(smoke_results)
+    frame = load_records(smoke)
     assert len(exported) == len(frame) == 4
     assert np.allclose(sorted(exported["public_test_accuracy"]), sorted(frame["public_test_accuracy"]))
 
@@ -201,26 +208,28 @@ def test_confidence_interval_matches_the_t_formula():
     assert s["ci_high"] == pytest.approx(np.mean(values) + half)
 
 
-def test_backends_side_by_side(smoke_results, tmp_path):
+@pytest.mark.slow
+def test_backends_side_by_side(smoke, tmp_path):
     other = tmp_path / "jax"
-    shutil.copytree(smoke_results, other)
+    shutil.copytree(smoke, other)
     for path in other.rglob("record.json"):
         record = json.loads(path.read_text())
         record["environment"]["backend"] = "jax"
         record["timing"]["steady_train_images_per_s"] = 1234.0
         path.write_text(json.dumps(record))
-    result = run_cli("report", smoke_results, other, "-o", tmp_path / "r.md")
+    result = call_main("report", smoke, other, "-o", tmp_path / "r.md")
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "r.md").read_text()
     assert "### Backends side by side" in text and "| jax |" in text and "| 1,234 |" in text
     assert "this comparison mixes backends: jax, tensorflow" in text
 
 
-def test_records_older_than_time_to_accuracy_answer_from_their_history(smoke_results, tmp_path):
+@pytest.mark.slow
+def test_records_older_than_time_to_accuracy_answer_from_their_history(smoke, tmp_path):
     """Records written before the time_to_accuracy block: epochs to 50% come from the per-epoch history;
     with no history either, the report says "not recorded" rather than "0 of n reached"."""
     old = tmp_path / "old"
-    shutil.copytree(smoke_results, old)
+    shutil.copytree(smoke, old)
     paths = sorted(old.rglob("record.json"))
     variants = sorted({json.loads(p.read_text())["variant"] for p in paths})
     for path in paths:
@@ -234,7 +243,7 @@ def test_records_older_than_time_to_accuracy_answer_from_their_history(smoke_res
         path.write_text(json.dumps(record))
     frame = load_records(old).set_index("variant")
     assert (frame.loc[variants[0], "epochs_to_0.50"] == expected_epoch).all()
-    result = run_cli("report", old, "-o", tmp_path / "report.md")
+    result = call_main("report", old, "-o", tmp_path / "report.md")
     assert result.returncode == 0, result.stderr
     rows = {line.split(" | ")[0].lstrip("| "): line for line in (tmp_path / "report.md").read_text().splitlines()
             if line.startswith("| dropout-")}

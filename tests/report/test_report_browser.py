@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, call_main
 from made_results import make_results
 
 from fer_bench.report.render import render_report
@@ -35,11 +35,11 @@ def browser(tmp_path):
 
 
 @pytest.mark.slow
-def test_report_opens_cleanly_in_chromium(browser, tmp_path):
-    out = tmp_path / "results"
-    assert run_cli("run", REPO / "benchmark/smoke.yaml", "--out", out, "--quiet").returncode == 0
+def test_report_opens_cleanly_in_chromium(browser, smoke_results, tmp_path):
+    out, run = smoke_results
+    assert run.returncode == 0, run.stderr[-2000:]
     report = tmp_path / "report.html"
-    result = run_cli("report", out, "-o", report)
+    result = call_main("report", out, "-o", report)
     assert result.returncode == 0, result.stderr
     browser.get(report.as_uri())
     widths = browser.execute_script("return Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)")

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, run_cli
+from conftest import REPO, call_main
 
 from fer_bench.records import iter_records
 
@@ -33,14 +33,14 @@ def test_two_processes_at_once_train_each_trial_once(tmp_path):
 def test_a_dead_processs_claim_is_taken_over(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)
-    listing = run_cli("list", "benchmark/smoke.yaml", "--seeds", "1", "--epochs", "1")
+    listing = call_main("list", "benchmark/smoke.yaml", "--seeds", "1", "--epochs", "1")
     trial_id = next(line.split()[0] for line in listing.stdout.splitlines() if "dropout-0_s0" in line)
     folder = tmp_path / "smoke" / trial_id
     folder.mkdir(parents=True)
     import platform
 
     (folder / ".claim").write_text(json.dumps({"pid": pid, "host": platform.node(), "since": 0}))
-    result = run_cli("run", "benchmark/smoke.yaml", "--out", tmp_path, "--seeds", "1", "--epochs", "1")
+    result = call_main("run", "benchmark/smoke.yaml", "--out", tmp_path, "--seeds", "1", "--epochs", "1")
     assert result.returncode == 0, result.stderr
     assert "another fer-bench process" not in result.stdout
     assert len(list(iter_records(tmp_path))) == 2 and not (folder / ".claim").exists()

@@ -1,7 +1,8 @@
 """Searches: Keras Tuner's oracles propose, fer-bench trains real (tiny) models and records.
 
 The end-to-end tests train on the bundled sample, where accuracies mean nothing; what they check
-is the search machinery: proposals, records, failures, the table, replay and resumption.
+is the search machinery: proposals, records, failures, the table, replay and resumption. One search of
+every strategy is trained once (`whole_search`) and read by the tests that need a complete one.
 """
 
 import json
@@ -10,7 +11,7 @@ import re
 
 import jsonschema
 import pytest
-from conftest import REPO, SEARCH_SPEC, run_cli, write
+from conftest import REPO, SEARCH_SPEC, call_main, run_cli, write
 
 from fer_bench.records import iter_records
 from fer_bench.spec.load import load_spec
@@ -32,6 +33,16 @@ def by_strategy(out) -> dict[str, list[tuple]]:
 
 def trainings(stdout: str) -> int:
     return stdout.count(": training ")
+
+
+@pytest.fixture(scope="module")
+def whole_search(tmp_path_factory):
+    """Grid, random and Bayesian, 4 trials each, run to the end: (spec, results, the run's answer)."""
+    root = tmp_path_factory.mktemp("whole-search")
+    spec = search_spec(root)
+    result = call_main("run", spec, "--out", root / "out")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return spec, root / "out", result
 
 
 def test_stepped_ranges_keep_their_last_value_and_the_grid_order_is_fixed():
@@ -71,6 +82,7 @@ def _sequence(name: str, search: SearchSpec) -> list[tuple]:
     return seen
 
 
+@pytest.mark.slow
 def test_random_and_bayesian_repeat_their_proposals_and_bayesian_leaves_random_after_its_initial_points():
     search = SearchSpec.model_validate({"strategy": ["random", "bayesian"], "max_trials": 10, "seed": 7,
                                         "bayesian": {"initial_points": 3}, "space": {
@@ -86,11 +98,8 @@ def test_random_and_bayesian_repeat_their_proposals_and_bayesian_leaves_random_a
 
 
 @pytest.mark.slow
-def test_a_search_runs_every_strategy_records_each_trial_and_reruns_nothing(tmp_path):
-    spec = search_spec(tmp_path)
-    out = tmp_path / "out"
-    first = run_cli("run", spec, "--out", out)
-    assert first.returncode == 0, first.stderr[-3000:]
+def test_a_search_runs_every_strategy_records_each_trial_and_reruns_nothing(whole_search, tmp_path):
+    spec, out, first = whole_search
     found = by_strategy(out)
     assert {k: len(v) for k, v in found.items()} == {"grid": 4, "random": 4, "bayesian": 4}
     assert [p for _, p, _ in found["grid"]] == grid_points(load_spec(spec).spec.search)
@@ -109,7 +118,7 @@ def test_a_search_runs_every_strategy_records_each_trial_and_reruns_nothing(tmp_
     assert "strategy   trials unscored     best  at trial  near at" in first.stdout
     for name in ("grid", "random", "bayesian"):
         assert f"\n  {name:<10}{4:>7}{0:>9}" in first.stdout
-    report = run_cli("report", out, "-o", tmp_path / "report.md")
+    report = call_main("report", out, "-o", tmp_path / "report.md")
     assert report.returncode == 0, report.stderr[-2000:]
     text = (tmp_path / "report.md").read_text()
     assert "### Search strategies" in text
@@ -124,7 +133,7 @@ def test_a_search_runs_every_strategy_records_each_trial_and_reruns_nothing(tmp_
     assert [line.split(" | ")[0] for line in text.splitlines() if line.startswith(("| grid |", "| random |",
                                                                                     "| bayesian |"))] == \
         ["| grid", "| random", "| bayesian"]
-    again = run_cli("run", spec, "--out", out)
+    again = call_main("run", spec, "--out", out)
     assert again.returncode == 0 and trainings(again.stdout) == 0, again.stdout[-2000:]
     assert "nothing to do" in again.stdout and "  bayesian" in again.stdout
     assert {r["trial_id"]: r["finished_at"] for _, r in iter_records(out)} == \
@@ -132,29 +141,26 @@ def test_a_search_runs_every_strategy_records_each_trial_and_reruns_nothing(tmp_
 
 
 @pytest.mark.slow
-def test_equal_parameters_under_two_strategies_are_two_trials(tmp_path):
-    spec = search_spec(tmp_path, strategy="[random, bayesian]", max_trials=3)
-    result = run_cli("run", spec, "--out", tmp_path / "out")
-    assert result.returncode == 0, result.stderr[-3000:]
-    found = by_strategy(tmp_path / "out")
+def test_equal_parameters_under_two_strategies_are_two_trials(whole_search):
+    _, out, _ = whole_search
+    found = by_strategy(out)
     assert found["random"][:2] == found["bayesian"][:2]  # same seed, same initial points...
-    ids = [r["trial_id"] for _, r in iter_records(tmp_path / "out")]
-    assert len(ids) == len(set(ids)) == 6  # ...but each strategy trains its own
+    ids = [r["trial_id"] for _, r in iter_records(out)]
+    assert len(ids) == len(set(ids)) == 12  # ...but each strategy trains its own
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("where", ["between_trials:random-002*", "mid_epoch:bayesian-003*"])
-def test_a_killed_search_resumes_with_the_same_proposals_and_trains_only_what_is_missing(tmp_path, where):
-    spec = search_spec(tmp_path)
-    whole = run_cli("run", spec, "--out", tmp_path / "whole")
-    assert whole.returncode == 0, whole.stderr[-3000:]
+def test_a_killed_search_resumes_with_the_same_proposals_and_trains_only_what_is_missing(whole_search, tmp_path,
+                                                                                        where):
+    spec, whole, _ = whole_search
     killed = run_cli("run", spec, "--out", tmp_path / "out", env={"FER_BENCH_FAULT": f"kill@{where}"})
     assert killed.returncode == -9, killed.stdout[-2000:]
     kept = {r["trial_id"] for _, r in iter_records(tmp_path / "out")}
-    rerun = run_cli("run", spec, "--out", tmp_path / "out")
+    rerun = call_main("run", spec, "--out", tmp_path / "out")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert trainings(rerun.stdout) == 12 - len(kept)
-    assert by_strategy(tmp_path / "out") == by_strategy(tmp_path / "whole")
+    assert by_strategy(tmp_path / "out") == by_strategy(whole)
     assert f"{len(kept)} search trials replayed from records" in rerun.stdout
 
 
@@ -163,7 +169,7 @@ def test_failed_and_diverged_trials_are_recorded_and_the_search_goes_on(tmp_path
     spec = write(tmp_path / "s.yaml", SEARCH_SPEC.format(strategy="random", max_trials=7).replace(
         "{type: float, min: 1.0e-3, max: 1.0e-2, step: 10, sampling: log}",
         "{type: choice, values: [1.0e-3, 1.0e+4]}").replace("[0.0, 0.3]", "[0.0, 0.1, 0.2, 0.3]"))
-    result = run_cli("run", spec, "--out", tmp_path / "out", env={"FER_BENCH_FAULT": "raise@build:random-00[2-5]*"})
+    result = call_main("run", spec, "--out", tmp_path / "out", env={"FER_BENCH_FAULT": "raise@build:random-00[2-5]*"})
     assert result.returncode == 3, result.stderr[-3000:]  # some trials failed: they are recorded
     rows = by_strategy(tmp_path / "out")["random"]
     assert len(rows) == 7  # Keras Tuner alone would stop after 3 failures in a row
@@ -182,7 +188,7 @@ def test_failed_and_diverged_trials_are_recorded_and_the_search_goes_on(tmp_path
 def test_stray_keras_tuner_variables_do_not_turn_a_local_search_distributed(tmp_path):
     spec = search_spec(tmp_path, strategy="random", max_trials=2)
     env = {"KERASTUNER_TUNER_ID": "tuner0", "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": "9"}
-    result = run_cli("run", spec, "--out", tmp_path / "out", env=env)
+    result = call_main("run", spec, "--out", tmp_path / "out", env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "warning: ignoring KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT, KERASTUNER_TUNER_ID" in result.stderr
     assert len(by_strategy(tmp_path / "out")["random"]) == 2
@@ -194,8 +200,8 @@ def test_the_cpu_search_spec_is_small_enough_for_ci_and_lists_its_grid(tmp_path)
     study = load_spec(REPO / "benchmark" / "search.yaml").spec.search
     assert set(study.strategies) == {"grid", "random", "bayesian"}
     assert study.max_trials >= 2 * study.initial_points
-    listing = run_cli("list", "search_cpu", "--data", REPO / "fer_bench" / "sample" / "fer2013-sample.csv.gz",
-                      "--out", tmp_path)
+    listing = call_main("list", "search_cpu", "--data", REPO / "fer_bench" / "sample" / "fer2013-sample.csv.gz",
+                        "--out", tmp_path)
     assert listing.returncode == 0, listing.stderr
     assert listing.stdout.count("grid-00") == 8 and "random: 6 trials" in listing.stdout
     assert json.loads(json.dumps(grid_points(search)))  # plain data, as records keep it

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import run_cli, write
+from conftest import call_main, write
 
 MAJORITY_PUBLIC_TEST = 0.249
 
@@ -18,7 +18,7 @@ model:
 training: {epochs: 2, batch_size: 64}
 seeds: 1
 """)
-    result = run_cli("run", spec, "--data", real_data, "--out", tmp_path / "out", "--quiet")
+    result = call_main("run", spec, "--data", real_data, "--out", tmp_path / "out", "--quiet")
     assert result.returncode == 0, result.stderr
     (record_path,) = (tmp_path / "out" / "learn").glob("*/record.json")
     record = json.loads(record_path.read_text())

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import REPO, SAMPLE, run_cli, write
+from conftest import REPO, SAMPLE, call_main, write
 
 from fer_bench.data.formats import EMOTIONS
 from fer_bench.data.source import load_data
@@ -113,7 +113,7 @@ training:
   gradient_stats: false
 seeds: 1
 """)
-    result = run_cli("run", spec, "--out", tmp_path / "out")
+    result = call_main("run", spec, "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr[-3000:]
     (path,) = (tmp_path / "out" / "recipe").glob("*/record.json")
     record = json.loads(path.read_text())
@@ -125,7 +125,7 @@ seeds: 1
     assert target["public_test_accuracy"] == record["metrics"]["public_test_accuracy"]
     lrs = [h["lr"] for h in record["history"]]
     assert lrs[0] == pytest.approx(0.05 / 25)  # the one-cycle schedule's first rate
-    report = run_cli("report", tmp_path / "out", "-o", tmp_path / "r.md")
+    report = call_main("report", tmp_path / "out", "-o", tmp_path / "r.md")
     assert report.returncode == 0, report.stderr[-2000:]
     text = (tmp_path / "r.md").read_text()
     assert "full-train" in text and "Test-time augmentation" in text and "Time to target" in text
@@ -155,8 +155,8 @@ training:
   gradient_stats: false
 seeds: 1
 """)
-    result = run_cli("run", spec, "--data", real_data, "--out", tmp_path / "out", "--quiet",
-                     "--max-eval-samples", "2000")
+    result = call_main("run", spec, "--data", real_data, "--out", tmp_path / "out", "--quiet",
+                       "--max-eval-samples", "2000")
     assert result.returncode == 0, result.stderr[-2000:]
     (path,) = (tmp_path / "out" / "narrow").glob("*/record.json")
     best = json.loads(path.read_text())["best_metrics"]
