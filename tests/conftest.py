@@ -77,7 +77,7 @@ def run_cli(*args, env=None, cwd=REPO, timeout=900) -> subprocess.CompletedProce
                           capture_output=True, text=True, timeout=timeout)
 
 
-# The warning filters a fresh interpreter starts with (python -W unset): what a user of the command sees.
+# The warning filters a fresh interpreter starts with (no -W, no PYTHONWARNINGS): what a user of the command sees.
 _INTERPRETER_WARNING_FILTERS = (("default", DeprecationWarning, "__main__"), ("ignore", DeprecationWarning, None),
                                 ("ignore", PendingDeprecationWarning, None), ("ignore", ImportWarning, None),
                                 ("ignore", ResourceWarning, None))
@@ -101,7 +101,10 @@ def call_main(*args, env=None, cwd=REPO) -> subprocess.CompletedProcess:
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     stdout, stderr = io.StringIO(), io.StringIO()
     for key, value in changes.items():
-        os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, str(value))
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = str(value)
     os.chdir(cwd)
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), \
