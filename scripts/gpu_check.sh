@@ -41,5 +41,5 @@ for name in "${stages[@]}"; do
   stage "$name" "${limit[$name]}" ${args[$name]}
 done
 "$py" -m fer_bench status "$results"
-"$py" -m fer_bench report "$results" -o "$results/report.html" && tar -czf "$out/results.tar.gz" -C "$results" .
+"$py" -m fer_bench report "$results" -o "$results/report.html" && pack
 echo "results: $out/results.tar.gz"

@@ -29,5 +29,10 @@ stage() {  # name, seconds, fer-bench run arguments (extra ones last, so tiny's 
   timeout --signal=INT --kill-after=20 "$limit" \
     "$py" -m fer_bench run "$@" --data "$data" --out "$results" --device "$device" "${extra[@]}"
   echo "== $name exit $?"
-  tar -czf "$out/results.tar.gz" -C "$results" .  # after every stage: a cut-off run keeps what it did
+  pack  # after every stage: a cut-off run keeps what it did
+}
+
+pack() {  # records and report into $OUT; saved models (sota's best.keras is 300 MB) stay on the machine,
+  # since a file over 16 MiB does not come back from it
+  tar -czf "$out/results.tar.gz" --exclude='*.keras' -C "$results" .
 }

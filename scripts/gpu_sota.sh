@@ -16,5 +16,5 @@ fi
 stage time_to_accuracy "${limits[0]}" benchmark/time_to_accuracy.yaml
 stage sota "${limits[1]}" benchmark/sota.yaml --budget "$budget"
 "$py" -m fer_bench status "$results"
-"$py" -m fer_bench report "$results" -o "$results/report.html" && tar -czf "$out/results.tar.gz" -C "$results" .
+"$py" -m fer_bench report "$results" -o "$results/report.html" && pack
 echo "results: $out/results.tar.gz"

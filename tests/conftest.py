@@ -28,6 +28,33 @@ search:
 """
 
 
+# Session fixtures that train: the tests reading one run on the same worker, so it trains once.
+TRAINED_FIXTURES = ("smoke_results", "kept_best", "whole_search")
+
+
+@pytest.hookimpl(wrapper=True)  # before pytest-xdist's own hook turns the groups into its node ids
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist: keep the tests that share state together, and start the longest tests
+    first (real data, the GPU scripts, then the other slow ones), so that the workers end together
+    instead of one finishing a 5-minute test alone."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return (yield)
+    for item in items:
+        shared = [name for name in TRAINED_FIXTURES if name in item.fixturenames]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
+        elif item.path.name == "test_bad_inputs.py":  # its docs table test reads every case's answer
+            item.add_marker(pytest.mark.xdist_group("bad_inputs"))
+
+    def longest_first(item) -> int:
+        if item.get_closest_marker("real_data") or item.path.name == "test_gpu_script.py":
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=longest_first)
+    return (yield)
+
+
 @pytest.fixture(autouse=True)
 def _seeded():
     np.random.seed(0)
@@ -41,7 +68,10 @@ def _isolated_cache(tmp_path_factory):
     compilation cache: the tests build the same few models again and again, and on this CPU a compile
     takes 17 s where a cached one takes 1 s. What is measured stays the same: compile_s is still
     recorded, only shorter."""
-    cache = tmp_path_factory.mktemp("cache")
+    # One for all pytest-xdist workers too: the full data is parsed once, each model compiled once.
+    root = tmp_path_factory.getbasetemp()
+    cache = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "cache"
+    cache.mkdir(exist_ok=True)
     names = ("FER_BENCH_CACHE", "KERAS_HOME", "JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS")
     old = {k: os.environ.get(k) for k in names}
     os.environ["FER_BENCH_CACHE"] = str(cache)
@@ -165,3 +195,4 @@ def load_best_model(out: Path, record: dict):
     import keras
 
     return keras.models.load_model(out / "keep" / record["trial_id"] / record["best_weights_file"])
+

@@ -21,9 +21,12 @@ def run_tiny(script: str, tmp_path) -> tuple[str, list[str], list[dict]]:
     result = subprocess.run(["bash", f"scripts/{script}", "tiny"], cwd=REPO, env=env, capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    with tarfile.open(tmp_path / "out" / "results.tar.gz") as tar:
+    archive = tmp_path / "out" / "results.tar.gz"
+    assert archive.stat().st_size < 16 * 2**20  # what comes back from the GPU machine: 16 MiB a file
+    with tarfile.open(archive) as tar:
         names = tar.getnames()
         records = [json.load(tar.extractfile(n)) for n in names if n.endswith("record.json")]
+    assert not [n for n in names if n.endswith(".keras")]  # saved models stay on the machine
     assert {r["environment"]["backend"] for r in records} == {"jax"}
     return result.stdout, names, records
 

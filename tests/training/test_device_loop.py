@@ -4,6 +4,7 @@ same batches, the same accuracy within noise over seeds, a mid-epoch kill resume
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import REPO, run_cli, write
@@ -136,21 +137,26 @@ seeds: 1
 
 @pytest.mark.slow
 def test_device_loop_matches_fit_within_noise(real_data, tmp_path):
-    """The same spec through both loops, 3 seeds, shuffled and flipped, on the whole train split (on
-    fewer images the small CNN stays at one class for epochs, and which class depends on the order
-    it saw, whichever loop): `fer-bench compare` finds no difference beyond noise in any metric."""
-    outs = {}
-    for loop in ("fit", "device"):
+    """The same spec through both loops, 3 seeds, shuffled and flipped, on 10,000 real training images:
+    `fer-bench compare` finds no difference beyond noise in any metric. The size is the least that
+    learns here: on 5,000 images the small CNN stays at one class for epochs (which class depends on
+    the order it saw, whichever loop); on 10,000 at batch 32 and rate 1e-3 it passes 0.35 validation
+    accuracy in 2 epochs on every seed. The two loops run side by side, each a process of its own."""
+    outs = {loop: tmp_path / loop / "out" for loop in ("fit", "device")}
+
+    def run(loop):
         spec = write(tmp_path / loop / "noise.yaml", f"""
 name: noise
 model: {{params: {{conv_filters: [16, 32, 64], conv_kernels: [3, 3, 3], dense_units: [64]}}}}
-training: {{epochs: 2, loop: {loop}, gradient_stats: false}}
+training: {{epochs: 2, batch_size: 32, optimizer: {{learning_rate: 1.0e-3}}, loop: {loop}, gradient_stats: false}}
 seeds: 3
 """)
-        outs[loop] = tmp_path / loop / "out"
-        result = run_cli("run", spec, "--data", real_data, "--out", outs[loop], "--max-eval-samples", "2000", "--quiet",
-                         env=JAX, timeout=1800)
-        assert result.returncode == 0, result.stderr[-2000:]
+        return run_cli("run", spec, "--data", real_data, "--out", outs[loop], "--max-train-samples", "10000",
+                       "--max-eval-samples", "2000", "--quiet", env=JAX, timeout=1800)
+
+    with ThreadPoolExecutor(2) as pool:
+        for result in pool.map(run, outs):
+            assert result.returncode == 0, result.stderr[-2000:]
     compared = run_cli("compare", outs["fit"], outs["device"])
     assert compared.returncode == 0, compared.stdout + compared.stderr
     rows = [line for line in compared.stdout.splitlines() if line.startswith("  noise")]
