@@ -45,6 +45,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(shared[0]))
         elif item.path.name == "test_bad_inputs.py":  # its docs table test reads every case's answer
             item.add_marker(pytest.mark.xdist_group("bad_inputs"))
+        elif item.path.name == "test_gpu_script.py":  # the second script's programs: from the XLA cache
+            item.add_marker(pytest.mark.xdist_group("gpu_scripts"))
 
     def longest_first(item) -> int:
         if item.get_closest_marker("real_data") or item.path.name == "test_gpu_script.py":

@@ -64,6 +64,7 @@ def test_gpu_recipe_script_tiny_on_cpu(tmp_path):
     assert "./report.html" in names
     records = {r["spec"]: r for r in found}
     assert set(records) == {"time_to_accuracy", "sota"}
+    assert all(r["compilation"]["loop"] == "device" for r in found)
     sota = records["sota"]
     assert sota["status"] == "complete" and sota["tta"]["views"] == 10 and sota["data"]["protocol"] == "full-train"
     assert sota["config"]["training"]["budget_s"] == 20 and "time_to_target" in records["time_to_accuracy"]
