@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fer_bench.errors import UserError
 from fer_bench.faults import fault_point
-from fer_bench.storage import inside, write_json_atomic
+from fer_bench.storage import check_writable, inside, write_json_atomic
 
 FORMAT_VERSION = 1
 RECORD = "record.json"
@@ -23,6 +23,7 @@ ACCURACY_THRESHOLDS = (0.50, 0.55, 0.60, 0.65)  # validation accuracy a record s
 def check_results_dir(out: Path) -> Path:
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: is a file; --out needs a directory for results")
+    check_writable(out, "--out")
     return out
 
 

@@ -14,11 +14,27 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fer-bench"
 
 
+def check_writable(folder: Path, flag: str) -> None:
+    """Fail now, in one line, where files cannot be written into `folder` (a file on its path, /proc, a
+    read-only disk), not after the work meant to fill it. It creates no folder (two runs may be making
+    the same one): it writes and removes one file in the nearest folder that exists."""
+    existing = next(path for path in (folder, *folder.parents) if path.exists() or path == path.parent)
+    if not existing.is_dir():
+        raise UserError(f"{folder}: {existing} is a file, not a folder; {flag} needs a path it can write")
+    probe = existing / f".fer-bench-probe.{os.getpid()}"
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise WriteError(f"{folder}: cannot write there ({exc.strerror or exc}); {flag} needs a path it can "
+                         f"write") from None
+
+
 def write_json_atomic(target: Path, payload: dict, before_rename=None) -> None:
     """Write to a temp file beside `target`, fsync, then rename: readers see all or nothing."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "w", encoding="utf-8") as handle:
             json.dump(payload, handle, indent=1, sort_keys=False, allow_nan=False, default=_plain)
             handle.flush()

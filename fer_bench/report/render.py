@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.metrics import precision_recall_fscore_support
 
 from fer_bench.data.formats import EMOTIONS
-from fer_bench.errors import UserError
+from fer_bench.errors import UserError, WriteError
 from fer_bench.records import ACCURACY_THRESHOLDS
 from fer_bench.report import figures
 from fer_bench.report.frames import history_frame, read_all, trials_frame
@@ -25,6 +25,7 @@ from fer_bench.report.order import sort_rows, variant_groups, variant_order
 from fer_bench.report.reference import ANCHORS, STUDY
 from fer_bench.report.search import search_section
 from fer_bench.report.stats import compare_best, summarize
+from fer_bench.storage import check_writable
 
 TABLE_METRICS = ("val_accuracy", "public_test_accuracy", "private_test_accuracy")
 DEDUP_METRICS = tuple(f"{m}_dedup" for m in TABLE_METRICS)
@@ -47,6 +48,7 @@ def render_report(paths, output: Path) -> Path:
     suffix = output.suffix.lower()
     if suffix not in (".html", ".md"):
         raise UserError(f"{output}: the report must end in .html or .md")
+    check_writable(output.parent, f"-o {output}")
     records = read_all(paths)
     figure_store = FigureStore(output, inline=suffix == ".html")
     context = build_context(records, paths, figure_store)
@@ -58,8 +60,11 @@ def render_report(paths, output: Path) -> Path:
     env.filters["mean_sd"] = lambda pair: percent(pair[0]) + ("" if _missing(pair[1]) else f" ± {percent(pair[1])}")
     env.filters["num"] = lambda v, d=1: "-" if v is None or pd.isna(v) else f"{v:,.{d}f}"
     text = env.get_template(f"report{suffix}.j2").render(**context)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise WriteError(f"{output}: cannot write the report ({exc.strerror or exc})") from None
     return output
 
 

@@ -5,13 +5,17 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fer_bench.errors import UserError
 from fer_bench.spec.schema import LATER_KEYS, SWEEPABLE_ROOTS, LoadedSpec, SweepSpec, validate_spec
+
+MAX_TRIALS = 10_000  # per spec: a week of small-CNN trials on a GPU; more is a typo or a search
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,11 @@ def expand(loaded: LoadedSpec, overrides: Overrides) -> list[Trial]:
     sweep = spec.sweep or SweepSpec()
     variants = sweep.variants or [None]
     grid_keys = list(sweep.grid)
+    seed_count = overrides.seeds or (spec.seeds if isinstance(spec.seeds, int) else len(spec.seeds))
+    count = len(variants) * math.prod(len(sweep.grid[k]) for k in grid_keys) * seed_count
+    if count > MAX_TRIALS:  # counted before they are built: 10^8 seeds would take minutes and gigabytes
+        raise UserError(f"{path}: {count:,} trials (variants x grid points x seeds); at most {MAX_TRIALS:,} per "
+                        f"spec: split it into several specs, or use a search")
     seeds = list(range(overrides.seeds)) if overrides.seeds else spec.seed_list
     trials = []
     for variant in variants:
@@ -144,8 +153,7 @@ def expand(loaded: LoadedSpec, overrides: Overrides) -> list[Trial]:
             variant_label = slugify("_".join(labels) or "base")
             for seed in seeds:
                 trials.append(Trial(spec.name, variant_label, params, seed, config, overrides.as_dict()))
-    slugs = [t.slug for t in trials]
-    duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
+    duplicates = sorted(slug for slug, n in Counter(t.slug for t in trials).items() if n > 1)
     if duplicates:
         raise UserError(f"{path}: sweep: two trials share the name {duplicates[0]!r}; make the variants differ")
     return trials

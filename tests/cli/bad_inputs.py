@@ -177,6 +177,14 @@ CASES = [
     ("report-format", "CLI: report to an unknown format", {"r/.keep": ""}, ["report", "r", "-o", "r.pdf"],
      "must end in .html or .md"),
     ("status-missing", "results: status of a missing directory", {}, ["status", "nope"], "no such results directory"),
+    ("results-under-a-file", "results: --out inside a file", {"s.yaml": GOOD, "f": "x"},
+     ["run", "s.yaml", "--out", "f/out"], "f is a file, not a folder"),
+    ("report-under-a-file", "CLI: report -o inside a file", {"r/.keep": "", "f": "x"},
+     ["report", "r", "-o", "f/r.html"], "f is a file, not a folder"),
+    ("too-many-trials", "spec: 100,000,000 seeds (answered at once, none built)",
+     {"s.yaml": GOOD + "seeds: 100000000\n"}, ["validate", "s.yaml"], "at most 10,000 per spec"),
+    ("too-many-seeds-flag", "CLI: --seeds past the trials limit", {"s.yaml": GOOD},
+     ["list", "s.yaml", "--seeds", "20000"], "at most 10,000 per spec"),
 ]
 
 

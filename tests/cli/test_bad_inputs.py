@@ -15,6 +15,13 @@ tests/cli/test_bad_inputs.py` rewrites it; the test fails when this file and the
 Every answer is one line on stderr, the exit code is 2, and no traceback is shown. Paths are
 relative to a scratch folder.
 
+Limits: a spec may expand to at most 10,000 trials (variants x grid points x seeds, `--seeds`
+included). They are counted before any is built, so a typo such as `seeds: 100000000` is answered at
+once instead of after minutes of building trial ids; more trials than that belong in several specs
+or in a search. Outputs (`--out`, `report -o`) are checked for writing before any work starts;
+one that cannot be written (under `/proc`, a read-only disk) exits 1, as results that cannot be
+written do, and one under a file exits 2.
+
 | # | bad input | command | answer |
 |---|---|---|---|
 """

@@ -5,6 +5,7 @@ it writes to stderr, the modules it imports) start a real one."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import REPO, SAMPLE, call_main, run_cli, write
@@ -46,6 +47,22 @@ def test_a_real_process_answers_a_mistake_in_one_line_and_exit_2(args, fragment)
 def test_results_path_that_is_a_file(tmp_path):
     target = write(tmp_path / "results", "not a directory")
     assert_one_line_error(call_main("run", "benchmark/smoke.yaml", "--out", target), "is a file")
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where nothing can be created")
+def test_outputs_that_cannot_be_written_are_one_line_and_exit_1(tmp_path):
+    """Exit 1 as the README says for results that cannot be written; the run says so before it starts
+    the backend, and the probe leaves nothing behind."""
+    for args in (["run", "benchmark/smoke.yaml", "--out", "/proc/nope"],
+                 ["report", str(tmp_path), "-o", "/proc/x.html"], ["report", str(tmp_path), "-o", "/proc/x.md"]):
+        result = call_main(*args)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+        assert lines[0].startswith("error: /proc") and "cannot write there (No such file or directory)" in lines[0]
+        assert result.stdout == ""  # the run said so before planning or starting its backend
+    bad = write(tmp_path / "bad.yaml", "name: bad\nmodel: {params: {dropout: 2}}\n")
+    assert_one_line_error(call_main("run", bad, "--out", tmp_path / "fresh" / "deeper"), "model.params.dropout")
+    assert not (tmp_path / "fresh").exists()
 
 
 def test_bad_spec_through_the_cli(tmp_path):
