@@ -33,7 +33,7 @@ else  # every stage's machinery on a CPU in a few minutes: the same specs, fewer
                    [families]="baseline loss --loop device" [filters]="filters --only conv_filters-32-*"
                    [search]="search_cpu --loop device" [time_to_accuracy]="time_to_accuracy --loop device"
                    [sota]="sota --loop device --budget 20")
-  extra=(--epochs 1 --seeds 1 --max-train-samples 70 --max-eval-samples 35)
+  extra=(--epochs 1 --seeds 1 --max-train-samples 64 --max-eval-samples 35)
 fi
 set -f  # the --only patterns are for fer-bench, not for the shell
 for name in "${stages[@]}"; do

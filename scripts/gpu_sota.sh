@@ -11,7 +11,7 @@ source "$(dirname "$0")/gpu_common.sh"
 if [ "$mode" = full ]; then
   limits=(200 330) budget=240 extra=()
 else
-  limits=(300 300) budget=20 extra=(--epochs 2 --max-train-samples 70 --max-eval-samples 35)
+  limits=(300 300) budget=20 extra=(--epochs 2 --max-train-samples 64 --max-eval-samples 35)
 fi
 stage time_to_accuracy "${limits[0]}" benchmark/time_to_accuracy.yaml --loop device
 stage sota "${limits[1]}" benchmark/sota.yaml --budget "$budget" --loop device

@@ -197,4 +197,3 @@ def load_best_model(out: Path, record: dict):
     import keras
 
     return keras.models.load_model(out / "keep" / record["trial_id"] / record["best_weights_file"])
-

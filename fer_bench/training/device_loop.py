@@ -23,6 +23,7 @@ import numpy as np
 from fer_bench.data.formats import EMOTIONS, FERData
 from fer_bench.data.splits import Split
 from fer_bench.faults import fault_point, wants
+from fer_bench.training.variables import make_training_variables
 
 # jax is imported where it is used: every trial imports this module, whatever the backend.
 CALLS_PER_EPOCH_UNDER_A_TIME_LIMIT = 8
@@ -237,11 +238,7 @@ class DeviceLoop:
 def prepare(model, batch_size: int, seed: int, shuffle: bool, time_limited: bool = False,
             whole_epoch_calls: bool | None = None) -> DeviceLoop:
     """A device loop for a compiled model, with its loss, metrics and optimizer variables made."""
-    # Compiled loss and metrics get their variables on a first symbolic call, as fit() makes them.
-    sample = np.zeros((batch_size, *model.inputs[0].shape[1:]), np.float32)
-    model._symbolic_build(data_batch=(sample, np.zeros((batch_size, len(EMOTIONS)), np.float32)))
-    if not model.optimizer.built:
-        model.optimizer.build(model.trainable_variables)
+    make_training_variables(model, batch_size)
     return DeviceLoop(model, batch_size, seed, shuffle, time_limited, whole_epoch_calls)
 
 

@@ -29,6 +29,7 @@ from fer_bench.training.inputs import fit_inputs, pipeline, predict
 from fer_bench.training.memory import MemoryWatch
 from fer_bench.training.monitor import TrialMonitor
 from fer_bench.training.schedules import make_schedule
+from fer_bench.training.variables import make_training_variables
 
 TEST_SPLITS = ("public_test", "private_test")
 PREDICT_BATCH = 256
@@ -250,6 +251,7 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
                                              steps_per_call=loop.steps_per_call)
                 loop.fit(device_train, device_val, training["epochs"], callbacks, trial.slug)
             else:
+                make_training_variables(model, training["batch_size"])
                 model.fit(**fit_inputs(x_train, onehot[y_train], (x_val, onehot[y_val]), training["batch_size"],
                                        training["shuffle"]),
                           epochs=training["epochs"], callbacks=[*callbacks, *_tensorboard(context, out_dir, record),
