@@ -3,6 +3,7 @@
 Keras and TensorFlow are imported only by the verbs that train, so the others answer at once.
 """
 
+import errno
 import os
 import sys
 
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USER
         return COMMANDS[args.verb].execute(args, argv)
     except FerBenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted: every finished trial is recorded; run the same command again to continue",
@@ -43,3 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `fer-bench data | head`: the reader is gone, nothing to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        name = str(exc.filename or "")
+        print(f"error: {one_line(name[:60])}{'...' if len(name) > 60 else ''}: path too long (at most 255 bytes "
+              f"a name and 4,096 in all)", file=sys.stderr)
+        return EXIT_USER
+
+
+def one_line(message: str) -> str:
+    """The message as one printable line: a value the user gave may hold a newline or a control character."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)

@@ -58,7 +58,8 @@ def _print_summary(report: dict, summary: dict, from_cache: bool) -> None:
     print(f"\n{'split':<13}{'n':>7}  " + " ".join(f"{e[:8]:>8}" for e in EMOTIONS) + "   mean    std")
     for name, row in summary.items():
         counts = " ".join(f"{c:>8}" for c in row["class_counts"])
-        print(f"{name:<13}{row['n']:>7}  {counts}  {row['pixel_mean']:>5.1f}  {row['pixel_std']:>5.1f}")
+        stats = "    -      -" if row["pixel_mean"] is None else f"{row['pixel_mean']:>5.1f}  {row['pixel_std']:>5.1f}"
+        print(f"{name:<13}{row['n']:>7}  {counts}  {stats}")
 
 
 def _print_audit(audit: dict) -> None:
@@ -70,7 +71,8 @@ def _print_audit(audit: dict) -> None:
     print("blank        " + ", ".join(f"{n} {u}" for u, n in audit["blank_images"].items()))
     for name in ("PublicTest", "PrivateTest"):
         s = audit[name]
-        print(f"{name:<13}{s['with_copy_in_training']} of {s['n']} ({100 * s['with_copy_in_training'] / s['n']:.1f}%) "
+        share = 100 * s["with_copy_in_training"] / max(s["n"], 1)
+        print(f"{name:<13}{s['with_copy_in_training']} of {s['n']} ({share:.1f}%) "
               f"have a copy in Training ({s['with_copy_in_train_split']} in train, "
               f"{s['with_copy_in_validation_split']} in validation)")
     v = audit["validation"]

@@ -7,6 +7,7 @@ of class folders on disk. Pixels stay uint8 here; the runner scales them to [0, 
 import gzip
 import hashlib
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,10 +71,14 @@ def parse_source(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise UserError(f"{path}: no such file or folder (give FER-2013 with --data PATH)")
     fmt = source_format(path)
     if fmt == "folders":
-        return _parse_folders(path)
-    if fmt == "npz":
-        return _parse_npz(path)
-    return _parse_csv(path, _read_bytes(path, gzipped=fmt == "csv.gz"))
+        arrays = _parse_folders(path)
+    elif fmt == "npz":
+        arrays = _parse_npz(path)
+    else:
+        arrays = _parse_csv(path, _read_bytes(path, gzipped=fmt == "csv.gz"))
+    if not len(arrays[0]):
+        raise UserError(f"{path}: no images in it")
+    return arrays
 
 
 def row_digests(pixels: np.ndarray, labels: np.ndarray, usage: np.ndarray) -> np.ndarray:
@@ -163,7 +168,7 @@ def _parse_npz(path: Path):
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in ("pixels", "labels", "usage") if key in npz}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path}: not a readable .npz file ({exc.__class__.__name__})") from None
     missing = sorted({"pixels", "labels", "usage"} - set(arrays))
     if missing:
@@ -172,7 +177,8 @@ def _parse_npz(path: Path):
     if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[1:] != (SIDE, SIDE):
         raise UserError(f"{path}: pixels must be uint8 of shape (N, 48, 48), got {pixels.dtype} {pixels.shape}")
     for key, values, limit in (("labels", labels, len(EMOTIONS)), ("usage", usage, len(USAGES))):
-        if values.shape != (len(pixels),) or values.size and (values.min() < 0 or values.max() >= limit):
+        if values.shape != (len(pixels),) or values.dtype.kind not in "iu" or \
+                values.size and (values.min() < 0 or values.max() >= limit):
             raise UserError(f"{path}: {key} must be {len(pixels)} integers in 0..{limit - 1}")
     return pixels, labels.astype(np.uint8), usage.astype(np.uint8)
 

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from fer_bench.data.formats import EMOTIONS, USAGES, FERData
+from fer_bench.errors import UserError
 
 EVAL_SPLITS = ("validation", "public_test", "private_test")
 
@@ -51,9 +52,16 @@ def study_splits(
                 "public_test": Split("public_test", _subset(data, data.indices("PublicTest"), max_eval_samples,
                                                             split_seed)),
                 "private_test": Split("private_test", private)}
-    train, validation = train_test_split(
-        training, test_size=validation_fraction, stratify=data.labels[training], random_state=split_seed
-    )
+    try:
+        train, validation = train_test_split(
+            training, test_size=validation_fraction, stratify=data.labels[training], random_state=split_seed
+        )
+    except ValueError:  # too few images of some class to stratify: a plain random split, as _subset does
+        try:
+            train, validation = train_test_split(training, test_size=validation_fraction, random_state=split_seed)
+        except ValueError:
+            raise UserError(f"{data.path}: {len(training)} Training images cannot be split into train and "
+                            f"validation ({validation_fraction:g} of them for validation)") from None
     splits = {
         "train": _subset(data, np.sort(train), max_train_samples, split_seed),
         "validation": _subset(data, np.sort(validation), max_eval_samples, split_seed),

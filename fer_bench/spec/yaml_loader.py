@@ -1,6 +1,10 @@
-"""Safe YAML reading with the two fixes a spec needs: YAML 1.2 floats and no duplicate keys."""
+"""Safe YAML reading with what a spec needs beyond PyYAML's safe loader: YAML 1.2 floats, no duplicate
+keys, and bounds on what a few lines can make: nesting depth (PyYAML composes recursively, so a deep
+document is a RecursionError) and the values aliases expand to (the "billion laughs": nine lines whose
+aliases make 9**9 values, which anything walking the spec would then visit one by one)."""
 
 import re
+from collections.abc import Hashable
 from pathlib import Path
 
 import yaml
@@ -18,11 +22,34 @@ _FLOAT = re.compile(
 )
 
 
+MAX_DEPTH = 50
+MAX_VALUES = 100_000
+
+
 class _SpecLoader(yaml.SafeLoader):
+    depth = 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_document(self, node):
+        _count_values(node, {}, set())
+        return super().construct_document(node)
+
     def construct_mapping(self, node, deep=False):
         seen = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"a key must be a plain value, not a {type(key).__name__}", key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})",
@@ -30,6 +57,24 @@ class _SpecLoader(yaml.SafeLoader):
                 )
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep)
+
+
+def _count_values(node, counted: dict, open_nodes: set) -> int:
+    """The values `node` stands for once its aliases are expanded (each shared node counted once per
+    use, without expanding it); an alias inside itself and an expansion past MAX_VALUES are errors."""
+    if id(node) in open_nodes:
+        raise yaml.composer.ComposerError(None, None, "an alias refers to a value that contains it",
+                                          node.start_mark)
+    if id(node) not in counted:
+        open_nodes.add(id(node))
+        children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else \
+            node.value if isinstance(node, yaml.SequenceNode) else []
+        counted[id(node)] = 1 + sum(_count_values(child, counted, open_nodes) for child in children)
+        open_nodes.discard(id(node))
+        if counted[id(node)] > MAX_VALUES:
+            raise yaml.composer.ComposerError(
+                None, None, f"its aliases expand to over {MAX_VALUES:,} values", node.start_mark)
+    return counted[id(node)]
 
 
 _SpecLoader.yaml_implicit_resolvers = {
@@ -43,7 +88,7 @@ def load_yaml(path: Path):
     """The document in `path`, as plain Python data; any YAML problem is a UserError."""
     try:
         text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise UserError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a directory, expected a YAML spec file") from None
@@ -65,6 +110,6 @@ def parse_yaml(text: str, where: Path | str = "<text>"):
             tag = re.search(r"'([^']*)'", problem)
             name = (tag.group(1) if tag else "").replace("tag:yaml.org,2002:", "!!")
             problem = f"tag {name} is not allowed (plain YAML only)"
-        raise UserError(f"{path}: {where}{problem}") from None
+        raise UserError(f"{path}: {where}{' '.join(problem.split())}") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML: {exc}") from None
+        raise UserError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None

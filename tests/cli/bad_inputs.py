@@ -41,6 +41,21 @@ def _png(size=(48, 48), mode="L") -> bytes:
 
 
 # (id, what, files {relative path: bytes or str}, fer-bench arguments, expected fragment)
+ONE_IMAGE = "emotion,pixels,Usage\n0," + " ".join(["0"] * 2304) + ",Training\n"
+
+
+def npz(n: int, labels=None) -> bytes:
+    """A compact copy of `n` black images (labels given, or zeros)."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, pixels=np.zeros((n, 48, 48), np.uint8), labels=np.zeros(n, np.int64) if labels is None
+             else np.array(labels), usage=np.zeros(n, np.int64))
+    return buffer.getvalue()
+
+
 CASES = [
     ("yaml-syntax", "spec: YAML syntax error", {"s.yaml": "name: x\nmodel: [1, 2\n"}, ["validate", "s.yaml"],
      "line 3"),
@@ -185,6 +200,30 @@ CASES = [
      {"s.yaml": GOOD + "seeds: 100000000\n"}, ["validate", "s.yaml"], "at most 10,000 per spec"),
     ("too-many-seeds-flag", "CLI: --seeds past the trials limit", {"s.yaml": GOOD},
      ["list", "s.yaml", "--seeds", "20000"], "at most 10,000 per spec"),
+    # Found by the fuzzers (tests/fuzz/): each was a traceback, exit 1.
+    ("yaml-complex-key", "spec: a list as a key (`? [a, b]`)", {"s.yaml": "? [a, b]\n: c\n"},
+     ["validate", "s.yaml"], "a key must be a plain value"),
+    ("yaml-too-deep", "spec: nested 60 levels deep", {"s.yaml": "name: x\nmodel: {params: {x: " + "[" * 60 +
+                                                       "]" * 60 + "}}\n"}, ["validate", "s.yaml"],
+     "nested more than 50 levels deep"),
+    ("yaml-laughs", "spec: aliases that expand to 9**9 values (billion laughs)",
+     {"s.yaml": "".join(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}" if i else "x"] * 9) + "]\n" for i in range(10))},
+     ["validate", "s.yaml"], "expand to over 100,000 values"),
+    ("yaml-recursive-alias", "spec: an alias inside itself", {"s.yaml": "name: &x [*x]\n"}, ["validate", "s.yaml"],
+     "refers to a value that contains it"),
+    ("yaml-control-character", "spec: a control character", {"s.yaml": "name: \x1f\n"}, ["validate", "s.yaml"],
+     "unacceptable character"),
+    ("path-too-long", "CLI: a file name over 255 bytes", {}, ["validate", "a" * 300 + ".yaml"], "path too long"),
+    ("spec-under-a-file", "CLI: a spec path inside a file", {"f": "x"}, ["validate", "f/s.yaml"], "no such file"),
+    ("newline-in-a-path", "CLI: a results path with a newline in it (printed escaped, on one line)", {},
+     ["status", "new\nline"], "new\\nline: no such results directory"),
+    ("npz-empty", "data: an empty .npz file", {"d.npz": b""}, ["data", "--data", "d.npz"], "not a readable .npz"),
+    ("npz-text-labels", "data: .npz labels that are text", {"d.npz": npz(1, ["happy"])}, ["data", "--data", "d.npz"],
+     "labels must be 1 integers"),
+    ("npz-no-images", "data: an .npz of zero images", {"d.npz": npz(0)}, ["data", "--data", "d.npz"],
+     "no images in it"),
+    ("data-one-training-image", "data: one Training image, nothing to split", {"d.csv": ONE_IMAGE},
+     ["data", "--data", "d.csv"], "cannot be split into train and validation"),
 ]
 
 
