@@ -10,10 +10,13 @@ only one; the device loop needs them before its first compiled call for the same
 import numpy as np
 
 from fer_bench.data.formats import EMOTIONS
+from fer_bench.models.base import INPUT_SHAPE
 
 
 def make_training_variables(model, batch_size: int) -> None:
-    sample = np.zeros((batch_size, *model.inputs[0].shape[1:]), np.float32)
+    """For a compiled model whose input is INPUT_SHAPE (build_model checks it; a subclassed model has no
+    `inputs` to ask)."""
+    sample = np.zeros((batch_size, *INPUT_SHAPE), np.float32)
     model._symbolic_build(data_batch=(sample, np.zeros((batch_size, len(EMOTIONS)), np.float32)))
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
