@@ -30,8 +30,13 @@ def export_mlflow(paths: list[str], uri: str, experiment: str) -> tuple[int, int
     for name in ("mlflow", "alembic"):  # schema set-up notes, not news for a user
         logging.getLogger(name).setLevel(logging.WARNING)
     mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
-    found = client.get_experiment_by_name(experiment)
+    try:
+        client = MlflowClient(uri)
+        found = client.get_experiment_by_name(experiment)
+    except mlflow.exceptions.MlflowException as exc:
+        reason = str(exc.message).split(". ")[0]
+        raise UserError(f"--tracking-uri {uri}: MLflow cannot use it as a tracking store ({reason}); "
+                        "the default is sqlite:///mlflow.db") from None
     if found is None:
         experiment_id = client.create_experiment(experiment, artifact_location=_artifact_root(uri))
     else:

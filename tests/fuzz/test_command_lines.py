@@ -94,3 +94,10 @@ def test_any_command_line_is_answered_and_changes_no_record(tmp_path_factory, ar
         answered(*args, cwd=root, env={"FER_BENCH_FAULT": "raise@build", "FER_BENCH_CACHE": str(root / ".cache")})
         after = recorded(root)
         assert {k: after.get(k) for k in before} == before, args
+
+
+def test_a_file_as_the_mlflow_store_is_one_line(tmp_path):
+    """Found by the long run: MLflow refused a file store with an exception, a traceback."""
+    root = scratch_folder(tmp_path / "s")
+    result = answered("mlflow", "results", "--tracking-uri", "ok.yaml", cwd=root)
+    assert result.returncode == 2 and "MLflow cannot use it as a tracking store" in result.stderr
