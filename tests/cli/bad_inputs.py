@@ -40,7 +40,6 @@ def _png(size=(48, 48), mode="L") -> bytes:
     return buffer.getvalue()
 
 
-# (id, what, files {relative path: bytes or str}, fer-bench arguments, expected fragment)
 ONE_IMAGE = "emotion,pixels,Usage\n0," + " ".join(["0"] * 2304) + ",Training\n"
 
 
@@ -56,6 +55,7 @@ def npz(n: int, labels=None) -> bytes:
     return buffer.getvalue()
 
 
+# (id, what, files {relative path: bytes or str}, fer-bench arguments, expected fragment)
 CASES = [
     ("yaml-syntax", "spec: YAML syntax error", {"s.yaml": "name: x\nmodel: [1, 2\n"}, ["validate", "s.yaml"],
      "line 3"),

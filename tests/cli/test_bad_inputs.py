@@ -7,6 +7,8 @@ import pytest
 from bad_inputs import CASES, materialise
 from conftest import REPO, call_main
 
+from fer_bench.cli import one_line
+
 DOC = REPO / "docs" / "bad-inputs.md"
 HEADER = """# Bad inputs and what fer-bench answers
 
@@ -57,6 +59,6 @@ def test_documented_table_matches_the_answers():
 
 
 def shown(arg: str) -> str:
-    """An argument as the table shows it: control characters escaped, a long one cut."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in arg)
+    """An argument as the table shows it: escaped as fer-bench prints values, a long one cut."""
+    text = one_line(arg)
     return text if len(text) <= 40 else f"{text[:10]}... ({len(text)} characters)"

@@ -1,4 +1,4 @@
-"""What every generated input must get, and how many of them a run tries.
+"""What every generated input must get, how many of them a run tries, and the scratch folder they share.
 
 The property, for every command: exit 0 or a documented code, a short stderr (a warning for each
 thing skipped, at most two other lines; a user mistake ends in one `error:` line), never a Python
@@ -11,8 +11,9 @@ draws new ones (the long local run: `FER_BENCH_FUZZ_SCALE=50 pytest tests/fuzz
 import os
 import subprocess
 import time
+from pathlib import Path
 
-from conftest import call_main
+from conftest import call_main, write
 from hypothesis import HealthCheck, settings
 
 SCALE = int(os.environ.get("FER_BENCH_FUZZ_SCALE", "1"))
@@ -22,6 +23,12 @@ EXIT_CODES = (0, 1, 2, 3, 4, 5, 130)
 # Not a speed target: a command that takes this long on a tiny input is stuck (an exponential walk,
 # a wait on nothing), and the failure names the input.
 HANG_S = 60
+TINY = """name: ok
+dataset: {source: sample}
+model: {params: {conv_filters: [8, 16], conv_kernels: [3, 3], dense_units: [16]}}
+training: {epochs: 1, batch_size: 32, gradient_stats: false}
+seeds: 1
+"""
 
 
 def examples(n: int):
@@ -44,3 +51,19 @@ def answered(*args, cwd, env=None) -> subprocess.CompletedProcess:
         assert answer == lines[-1:] and answer[0].startswith("error: "), where
     assert elapsed < HANG_S, f"{elapsed:.0f} s: {where}"
     return result
+
+
+def scratch_folder(root: Path) -> Path:
+    """A spec, a results folder with one complete record of it, and files that are not what a flag wants;
+    made once under `root` (the fuzzers copy it before they damage or run anything)."""
+    if (root / "results").exists():
+        return root
+    write(root / "ok.yaml", TINY)
+    write(root / "bad.yaml", "name: bad\ntraining: {epochs: -1}\n")
+    write(root / "file.txt", "not a folder\n")
+    write(root / "model.keras", "not a model\n")
+    write(root / "data.csv", "emotion,pixels,Usage\n0,1 2 3,Training\n")
+    (root / "empty").mkdir()
+    result = call_main("run", "ok.yaml", "--out", "results", "--quiet", cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root

@@ -9,8 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from answers import answered, examples
-from conftest import call_main, write
+from answers import answered, examples, scratch_folder
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,12 +22,6 @@ pytestmark = pytest.mark.slow  # a few hundred generated cases: seconds, not mil
 # records, as asked, and this property is that nothing recorded changes.
 LEFT_OUT = {"--chief", "--worker", "--chief-address", "--host", "--port", "--lease", "--connect-timeout",
             "--worker-id", "--yes", "--rerun", "--help", "-h", "--version"}
-TINY = """name: ok
-dataset: {source: sample}
-model: {params: {conv_filters: [8, 16], conv_kernels: [3, 3], dense_units: [16]}}
-training: {epochs: 1, batch_size: 32, gradient_stats: false}
-seeds: 1
-"""
 
 
 def verb_flags() -> dict[str, list[tuple[str, bool]]]:
@@ -62,19 +55,6 @@ def command_lines(draw) -> list[str]:
     return args
 
 
-def scratch_folder(root: Path) -> Path:
-    """A spec, a results folder with one complete record of it, and files that are not what a flag wants."""
-    write(root / "ok.yaml", TINY)
-    write(root / "bad.yaml", "name: bad\ntraining: {epochs: -1}\n")
-    write(root / "file.txt", "not a folder\n")
-    write(root / "model.keras", "not a model\n")
-    write(root / "data.csv", "emotion,pixels,Usage\n0,1 2 3,Training\n")
-    (root / "empty").mkdir()
-    result = call_main("run", "ok.yaml", "--out", "results", "--quiet", cwd=root)
-    assert result.returncode == 0, result.stderr
-    return root
-
-
 def recorded(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in (root / "results").rglob("record.json")}
 
@@ -82,9 +62,7 @@ def recorded(root: Path) -> dict[str, bytes]:
 @examples(120)
 @given(command_lines())
 def test_any_command_line_is_answered_and_changes_no_record(tmp_path_factory, args):
-    master = tmp_path_factory.getbasetemp() / "command-lines"
-    if not (master / "results").exists():
-        scratch_folder(master)
+    master = scratch_folder(tmp_path_factory.getbasetemp() / "fuzz-scratch")
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch) / "s"
         shutil.copytree(master, root)

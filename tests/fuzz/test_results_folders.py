@@ -11,21 +11,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from answers import answered, examples
-from conftest import call_main, write
+from answers import answered, examples, scratch_folder
 from hypothesis import given
 from hypothesis import strategies as st
-from test_command_lines import TINY
 
 pytestmark = pytest.mark.slow  # a few hundred generated cases: seconds, not milliseconds
-
-
-def master_results(root: Path) -> Path:
-    if not (root / "results").exists():
-        write(root / "ok.yaml", TINY)
-        result = call_main("run", "ok.yaml", "--out", "results", "--seeds", "2", "--quiet", cwd=root)
-        assert result.returncode == 0, result.stderr
-    return root / "results"
 
 
 def record_paths(results: Path) -> list[Path]:
@@ -47,7 +37,7 @@ def fingerprints(folder: Path) -> dict[str, str]:
 
 
 def apply(results: Path, damage: tuple) -> None:
-    target = record_paths(results)[0] if record_paths(results) else None
+    target = next(iter(record_paths(results)), None)
     kind = damage[0]
     if kind == "junk":
         path = results / damage[1]
@@ -65,7 +55,7 @@ def apply(results: Path, damage: tuple) -> None:
 @examples(10)  # each renders a report (2-3 s here); the long local run takes thousands
 @given(DAMAGES)
 def test_a_damaged_results_folder_is_read_or_refused_in_one_line_and_left_as_it_was(tmp_path_factory, damage):
-    master = master_results(tmp_path_factory.getbasetemp() / "results-folders")
+    master = scratch_folder(tmp_path_factory.getbasetemp() / "fuzz-scratch") / "results"
     with tempfile.TemporaryDirectory() as scratch:
         results = Path(scratch) / "results"
         shutil.copytree(master, results)
