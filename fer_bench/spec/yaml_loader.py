@@ -111,5 +111,10 @@ def parse_yaml(text: str, where: Path | str = "<text>"):
             name = (tag.group(1) if tag else "").replace("tag:yaml.org,2002:", "!!")
             problem = f"tag {name} is not allowed (plain YAML only)"
         raise UserError(f"{path}: {where}{' '.join(problem.split())}") from None
+    except yaml.reader.ReaderError as exc:  # PyYAML names only an offset into "<unicode string>"
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise UserError(f"{path}: line {line}, column {column}: character {exc.character:#06x} is not "
+                        "allowed in YAML (not a printable character)") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: invalid YAML: {' '.join(str(exc).split())}") from None

@@ -212,7 +212,7 @@ CASES = [
     ("yaml-recursive-alias", "spec: an alias inside itself", {"s.yaml": "name: &x [*x]\n"}, ["validate", "s.yaml"],
      "refers to a value that contains it"),
     ("yaml-control-character", "spec: a control character", {"s.yaml": "name: \x1f\n"}, ["validate", "s.yaml"],
-     "unacceptable character"),
+     "line 1, column 7: character 0x001f is not allowed"),
     ("path-too-long", "CLI: a file name over 255 bytes", {}, ["validate", "a" * 300 + ".yaml"], "path too long"),
     ("spec-under-a-file", "CLI: a spec path inside a file", {"f": "x"}, ["validate", "f/s.yaml"], "no such file"),
     ("newline-in-a-path", "CLI: a results path with a newline in it (printed escaped, on one line)", {},
