@@ -13,6 +13,9 @@
 #
 #   bash scripts/gpu_check.sh full [STAGE...]   # on the GPU machine
 #   bash scripts/gpu_check.sh tiny [STAGE...]   # each stage on a CPU, on the bundled sample, fewer trials
+#
+# In full mode SOTA_BUDGET (60), SOTA_LIMIT (90) and TIME_TO_ACCURACY_LIMIT (60) size the recipe's
+# two stages; scripts/gpu_sota.sh is those two stages, given 240, 330 and 200.
 results=${GPU_RESULTS:-/tmp/fer-bench-gpu-results}
 source "$(dirname "$0")/gpu_common.sh"
 shift
@@ -20,18 +23,19 @@ all=(speed families filters search time_to_accuracy sota)
 stages=("${@:-${all[*]}}")
 stages=(${stages[*]})
 if [ "$mode" = full ]; then
-  declare -A limit=([speed]=150 [families]=240 [filters]=90 [search]=120 [time_to_accuracy]=60 [sota]=90)
+  declare -A limit=([speed]=150 [families]=240 [filters]=90 [search]=120
+                    [time_to_accuracy]=${TIME_TO_ACCURACY_LIMIT:-60} [sota]=${SOTA_LIMIT:-90})
   declare -A args=([speed]="benchmark/device_loop.yaml" [families]="baseline learning_rate loss depth --loop device"
                    [filters]="filters" [search]="search --loop device" [time_to_accuracy]="time_to_accuracy --loop device"
-                   [sota]="sota --loop device --budget 60")
+                   [sota]="sota --loop device --budget ${SOTA_BUDGET:-60}")
   extra=()
   # The H100 run's filters records: resumed here, so only the missing trials train.
-  [ -d "$results/filters" ] || cp -r results/reference/h100-jax/filters "$results/filters"
+  [[ " ${stages[*]} " != *" filters "* || -d "$results/filters" ]] || cp -r results/reference/h100-jax/filters "$results/filters"
 else  # every stage's machinery on a CPU in a few minutes: the same specs, fewer trials of each
   declare -A limit=([speed]=600 [families]=600 [filters]=600 [search]=600 [time_to_accuracy]=600 [sota]=600)
   declare -A args=([speed]="benchmark/device_loop.yaml --only *batch_size-64_mixed_precision-none*"
                    [families]="baseline loss --loop device" [filters]="filters --only conv_filters-32-*"
-                   [search]="search_cpu --loop device" [time_to_accuracy]="time_to_accuracy --loop device"
+                   [search]="search_cpu --loop device --max-trials 4" [time_to_accuracy]="time_to_accuracy --loop device"
                    [sota]="sota --loop device --budget 20")
   extra=(--epochs 1 --seeds 1 --max-train-samples 64 --max-eval-samples 35)
 fi

@@ -32,11 +32,17 @@ search:
 TRAINED_FIXTURES = ("smoke_results", "kept_best", "whole_search")
 
 
+# Three to eight minutes each on the 2-core machine (with the GPU scripts): started first, or the suite
+# ends waiting on one of them.
+LONGEST = ("test_device_loop_matches_fit_within_noise", "test_small_cnn_learns_on_the_full_train_split",
+           "test_a_narrow_vgg_learns_on_real_data")
+
+
 @pytest.hookimpl(wrapper=True)  # before pytest-xdist's own hook turns the groups into its node ids
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist: keep the tests that share state together, and start the longest tests
-    first (real data, the GPU scripts, then the other slow ones), so that the workers end together
-    instead of one finishing a 5-minute test alone."""
+    first (the GPU scripts, the device loop against fit() and the learning tests, then the rest on real
+    data, then the other slow ones), so that the workers end together instead of one finishing a 5-minute test alone."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return (yield)
     for item in items:
@@ -49,9 +55,11 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("gpu_scripts"))
 
     def longest_first(item) -> int:
-        if item.get_closest_marker("real_data") or item.path.name == "test_gpu_script.py":
+        if item.name in LONGEST or item.path.name == "test_gpu_script.py":
             return 0
-        return 1 if item.get_closest_marker("slow") else 2
+        if item.get_closest_marker("real_data") or "real_data" in item.fixturenames:
+            return 1
+        return 2 if item.get_closest_marker("slow") else 3
 
     items.sort(key=longest_first)
     return (yield)

@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -14,14 +15,15 @@ needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None and os.en
                                reason="JAX is not installed (tox installs it)")
 
 
-def run_tiny(script: str, tmp_path) -> tuple[str, list[str], list[dict]]:
-    """`bash scripts/SCRIPT tiny`: its stdout, the names in its results archive, and the records there."""
-    env = {**os.environ, "PYTHON": sys.executable, "OUT": str(tmp_path / "out"),
-           "GPU_RESULTS": str(tmp_path / "results"), "FER_BENCH_CACHE": str(tmp_path / "cache")}
-    result = subprocess.run(["bash", f"scripts/{script}", "tiny"], cwd=REPO, env=env, capture_output=True,
+def run_tiny(script: str, root, *stages: str) -> tuple[str, list[str], list[dict]]:
+    """`bash scripts/SCRIPT tiny [STAGE...]` with its results in ROOT/results: its stdout, the names in
+    its results archive, and the records there."""
+    env = {**os.environ, "PYTHON": sys.executable, "OUT": str(root / "out"),
+           "GPU_RESULTS": str(root / "results"), "FER_BENCH_CACHE": str(root / "cache")}
+    result = subprocess.run(["bash", f"scripts/{script}", "tiny", *stages], cwd=REPO, env=env, capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    archive = tmp_path / "out" / "results.tar.gz"
+    archive = root / "out" / "results.tar.gz"
     assert archive.stat().st_size < 16 * 2**20  # what comes back from the GPU machine: 16 MiB a file
     with tarfile.open(archive) as tar:
         names = tar.getnames()
@@ -31,12 +33,19 @@ def run_tiny(script: str, tmp_path) -> tuple[str, list[str], list[dict]]:
     return result.stdout, names, records
 
 
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    """scripts/gpu_check.sh tiny, every stage, run once: (its folder, stdout, archive names, records)."""
+    root = tmp_path_factory.mktemp("campaign")
+    return root, *run_tiny("gpu_check.sh", root)
+
+
 @pytest.mark.slow
 @needs_jax
-def test_gpu_campaign_tiny_on_cpu(tmp_path):
+def test_gpu_campaign_tiny_on_cpu(campaign):
     """Every stage of scripts/gpu_check.sh, in order, one epoch on the sample: the device loop against
     fit(), the families and the search on the device loop, the filters on fit(), the recipe's two."""
-    stdout, names, records = run_tiny("gpu_check.sh", tmp_path)
+    _, stdout, names, records = campaign
     stages = ("speed", "families", "filters", "search", "time_to_accuracy", "sota")
     for stage in stages:
         assert f"== {stage} exit 0" in stdout, stdout[-3000:]
@@ -53,18 +62,27 @@ def test_gpu_campaign_tiny_on_cpu(tmp_path):
     assert {name: len(rs) for name, rs in by_spec.items() if name != "search_cpu"} == {
         "baseline": 1, "loss": 2, "time_to_accuracy": 1, "sota": 1}
     assert all(r["compilation"]["loop"] == "device" for rs in by_spec.values() for r in rs)
-    assert {r["search"]["strategy"] for r in by_spec["search_cpu"]} == {"grid", "random", "bayesian"}
+    strategies = [r["search"]["strategy"] for r in by_spec["search_cpu"]]
+    assert {s: strategies.count(s) for s in strategies} == {"grid": 4, "random": 4, "bayesian": 4}  # --max-trials 4
+    sota = by_spec["sota"][0]
+    assert sota["tta"]["views"] == 10 and sota["data"]["protocol"] == "full-train"
+    assert sota["config"]["training"]["budget_s"] == 20 and "time_to_target" in by_spec["time_to_accuracy"][0]
 
 
 @pytest.mark.slow
 @needs_jax
-def test_gpu_recipe_script_tiny_on_cpu(tmp_path):
+def test_gpu_recipe_script_is_the_campaigns_last_two_stages(campaign, tmp_path):
+    """scripts/gpu_sota.sh runs gpu_check.sh's recipe stages with the same arguments: on the campaign's
+    two recipe folders it finds each trial recorded (same trial ids) and trains nothing; it packs them
+    with a fresh report."""
+    root, _, _, trained = campaign
+    (tmp_path / "results").mkdir()
+    for spec in ("time_to_accuracy", "sota"):
+        shutil.copytree(root / "results" / spec, tmp_path / "results" / spec)
     stdout, names, found = run_tiny("gpu_sota.sh", tmp_path)
-    assert "== time_to_accuracy exit" in stdout and "== sota exit 0" in stdout
+    assert "== time_to_accuracy exit 0" in stdout and "== sota exit 0" in stdout
+    assert stdout.index("== time_to_accuracy (") < stdout.index("== sota (") and "== speed" not in stdout
+    assert stdout.count("nothing to do") == 2 and ": training " not in stdout, stdout[-3000:]
     assert "./report.html" in names
-    records = {r["spec"]: r for r in found}
-    assert set(records) == {"time_to_accuracy", "sota"}
-    assert all(r["compilation"]["loop"] == "device" for r in found)
-    sota = records["sota"]
-    assert sota["status"] == "complete" and sota["tta"]["views"] == 10 and sota["data"]["protocol"] == "full-train"
-    assert sota["config"]["training"]["budget_s"] == 20 and "time_to_target" in records["time_to_accuracy"]
+    recipe = {r["trial_id"] for r in trained if r["spec"] in ("time_to_accuracy", "sota")}
+    assert {r["trial_id"] for r in found} == recipe

@@ -52,6 +52,9 @@ def add_trial_flags(p: argparse.ArgumentParser) -> None:
                    help="override training.budget_s: train only the epochs that fit in S seconds, then score")
     p.add_argument("--loop", choices=("fit", "device"),
                    help="override training.loop: device keeps the data on the accelerator, an epoch per call (JAX)")
+    p.add_argument("--max-trials", type=positive, metavar="N",
+                   help="searches: each strategy proposes at most N trials (grid: its first N points); "
+                        "a later run without it goes on from there")
     p.add_argument("--only", metavar="PATTERN",
                    help="a subset: trial ids matching this glob (sweeps), strategies matching it (searches)")
 
@@ -61,4 +64,4 @@ def overrides(args):
     from fer_bench.spec.trials import Overrides
 
     return Overrides(args.epochs, args.max_train_samples, args.max_eval_samples, args.seeds, args.trial_timeout,
-                     args.budget, args.loop)
+                     args.budget, args.loop, args.max_trials)

@@ -188,12 +188,13 @@ def _listed(spec: PlannedSpec) -> tuple[list[PlannedTrial], list[tuple[str, int]
     search = spec.loaded.spec.search
     if search is None:
         return spec.trials, [], spec.trials[0]
-    points = grid_points(search)
+    limit = spec.overrides.max_trials
+    points = grid_points(search)[:limit]
     gridded = "grid" in spec.strategies
     listed = [spec.planner.plan(t) for number, values in enumerate(points, start=1)
               for t in search_trials(spec.loaded, spec.overrides, "grid", number, values) if gridded or number == 1]
     executions = spec.overrides.seeds or search.executions
-    later = [(name, n * executions) for name, n in search.trials_per_strategy().items()
+    later = [(name, n * executions) for name, n in search.trials_per_strategy(limit).items()
              if name != "grid" and name in spec.strategies]
     return listed if gridded else [], later, listed[0]
 

@@ -86,11 +86,13 @@ class SearchRun:
         self.planned = planned
         self.search = planned.loaded.spec.search
         self.records = records
-        self.strategies = [make_strategy(name, self.search) for name in planned.strategies]
+        limit = planned.overrides.max_trials
+        self.strategies = [make_strategy(name, self.search, limit) for name in planned.strategies]
         self.results = {name: StrategyResult() for name in planned.strategies}
         self._tuner_ids = itertools.count()
         executions = planned.overrides.seeds or self.search.executions
-        budget = sum(n for s, n in self.search.trials_per_strategy().items() if s in planned.strategies) * executions
+        per_strategy = self.search.trials_per_strategy(limit)
+        budget = sum(n for s, n in per_strategy.items() if s in planned.strategies) * executions
         done = sum(1 for r in records.values() if r.get("status") in DONE_STATUSES
                    and (r.get("search") or {}).get("strategy") in planned.strategies)
         self.expected = max(budget - done, 0)

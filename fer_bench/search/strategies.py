@@ -31,8 +31,8 @@ class Proposal:
 class GridStrategy:
     name = "grid"
 
-    def __init__(self, search: SearchSpec):
-        self._points = grid_points(search)
+    def __init__(self, search: SearchSpec, limit: int | None = None):
+        self._points = grid_points(search)[:limit]
         self._next = 0
         self._width = len(str(len(self._points)))
 
@@ -67,10 +67,11 @@ class _BayesianOracle(_Memoryless, kt.oracles.BayesianOptimizationOracle):
 class OracleStrategy:
     """A Keras Tuner oracle asked for one trial at a time and told each trial's score."""
 
-    def __init__(self, name: str, search: SearchSpec):
+    def __init__(self, name: str, search: SearchSpec, limit: int | None = None):
         self.name = name
         self.space = Space(search)
-        common = {"objective": kt.Objective("score", search.direction), "max_trials": search.max_trials,
+        max_trials = search.trials_per_strategy(limit)[name]
+        common = {"objective": kt.Objective("score", search.direction), "max_trials": max_trials,
                   "hyperparameters": self.space.hyperparameters, "seed": search.seed,
                   "max_consecutive_failed_trials": NEVER_GIVE_UP}
         if name == "random":
@@ -101,5 +102,6 @@ class OracleStrategy:
         self.oracle.end_trial(trial)
 
 
-def make_strategy(name: str, search: SearchSpec):
-    return GridStrategy(search) if name == "grid" else OracleStrategy(name, search)
+def make_strategy(name: str, search: SearchSpec, limit: int | None = None):
+    """`limit` (`--max-trials`): at most that many proposals; a later run without it goes on from there."""
+    return GridStrategy(search, limit) if name == "grid" else OracleStrategy(name, search, limit)

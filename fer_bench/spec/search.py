@@ -162,8 +162,10 @@ class SearchSpec(Strict):
     def grid_size(self) -> int:
         return math.prod(len(_values(p)) for p in self.space.values())
 
-    def trials_per_strategy(self) -> dict[str, int]:
-        return {s: self.grid_size() if s == "grid" else self.max_trials for s in self.strategies}
+    def trials_per_strategy(self, limit: int | None = None) -> dict[str, int]:
+        """Trials each strategy proposes; `limit` (`--max-trials`) caps each, the grid at its first points."""
+        full = {s: self.grid_size() if s == "grid" else self.max_trials for s in self.strategies}
+        return {s: min(n, limit or n) for s, n in full.items()}
 
 
 def _values(param) -> list:

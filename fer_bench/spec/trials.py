@@ -20,7 +20,8 @@ MAX_TRIALS = 10_000  # per spec: a week of small-CNN trials on a GPU; more is a 
 
 @dataclass(frozen=True)
 class Overrides:
-    """CLI flags that change what a trial does; each is recorded and enters the trial id."""
+    """CLI flags that change what a trial does; each is recorded and enters the trial id. `max_trials`
+    is the exception: it limits how many trials a search proposes, not what one does."""
 
     epochs: int | None = None
     max_train_samples: int | None = None
@@ -29,9 +30,10 @@ class Overrides:
     trial_timeout: float | None = None
     budget: float | None = None
     loop: str | None = None
+    max_trials: int | None = None
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: v for k, v in self.__dict__.items() if v is not None and k != "max_trials"}
 
     def dotted(self) -> dict[str, Any]:
         paths = {"epochs": "training.epochs", "max_train_samples": "dataset.max_train_samples",
@@ -79,7 +81,7 @@ def describe_trials(loaded: LoadedSpec, overrides: Overrides) -> str:
     if search is None:
         return f"{len(expand(loaded, overrides))} trials"
     executions = overrides.seeds or search.executions
-    parts = " + ".join(f"{name} {n}" for name, n in search.trials_per_strategy().items())
+    parts = " + ".join(f"{name} {n}" for name, n in search.trials_per_strategy(overrides.max_trials).items())
     return f"search: {parts} trials x {executions} execution{'s' if executions > 1 else ''}, by {search.objective}"
 
 

@@ -69,11 +69,11 @@ def test_choices_of_lists_are_named_for_keras_tuner_and_decoded_back():
                        "model.params.conv_filters": [64, 128, 1024, 512]}
 
 
-def _sequence(name: str, search: SearchSpec) -> list[tuple]:
+def _sequence(name: str, search: SearchSpec, limit: int | None = None) -> list[tuple]:
     """Proposals of one strategy told a fixed, smooth score for each: best near lr 1e-3, dropout 0.2."""
     from fer_bench.search.strategies import make_strategy
 
-    strategy = make_strategy(name, search)
+    strategy = make_strategy(name, search, limit)
     seen = []
     while (proposal := strategy.propose(f"t{len(seen)}")) is not None:
         lr, dropout = proposal.values["training.optimizer.learning_rate"], proposal.values["model.params.dropout"]
@@ -95,6 +95,8 @@ def test_random_and_bayesian_repeat_their_proposals_and_bayesian_leaves_random_a
     assert all(b != r for b, r in zip(bayes_a[3:], random_a[3:]))
     other = _sequence("random", search.model_copy(update={"seed": 8}))
     assert other != random_a
+    # --max-trials: the same proposals, fewer of them, so a later run without it goes on from there
+    assert _sequence("random", search, 4) == random_a[:4] and _sequence("bayesian", search, 5) == bayes_a[:5]
 
 
 @pytest.mark.slow
@@ -204,4 +206,10 @@ def test_the_cpu_search_spec_is_small_enough_for_ci_and_lists_its_grid(tmp_path)
                         "--out", tmp_path)
     assert listing.returncode == 0, listing.stderr
     assert listing.stdout.count("grid-00") == 8 and "random: 6 trials" in listing.stdout
+    limited = call_main("list", "search_cpu", "--data", REPO / "fer_bench" / "sample" / "fer2013-sample.csv.gz",
+                        "--out", tmp_path, "--max-trials", "3")
+    assert limited.returncode == 0, limited.stderr
+    assert "search: grid 3 + random 3 + bayesian 3 trials" in limited.stdout, limited.stdout
+    assert [line.split()[0] for line in limited.stdout.splitlines() if "grid-00" in line] == \
+        [line.split()[0] for line in listing.stdout.splitlines() if "grid-00" in line][:3]
     assert json.loads(json.dumps(grid_points(search)))  # plain data, as records keep it

@@ -136,6 +136,7 @@ seeds: 1
 
 
 @pytest.mark.slow
+@pytest.mark.real_data
 def test_device_loop_matches_fit_within_noise(real_data, tmp_path):
     """The same spec through both loops, 3 seeds, shuffled and flipped, on 10,000 real training images:
     `fer-bench compare` finds no difference beyond noise in any metric. The size is the least that

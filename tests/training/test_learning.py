@@ -11,11 +11,14 @@ MAJORITY_PUBLIC_TEST = 0.249
 @pytest.mark.real_data
 @pytest.mark.slow
 def test_small_cnn_learns_on_the_full_train_split(real_data, tmp_path):
+    """The whole train split, 2 epochs: the least that learns clearly here. A 16-32-64 CNN at rate 1e-3
+    reached 0.378 PublicTest and PrivateTest (0.26 validation after its first epoch), at a quarter of
+    the 32-64-128 CNN's arithmetic and half its time; that one, 1 epoch at rate 1e-3, 0.31."""
     spec = write(tmp_path / "learn.yaml", """
 name: learn
 model:
-  params: {conv_filters: [32, 64, 128], conv_kernels: [3, 3, 3], dense_units: [128]}
-training: {epochs: 2, batch_size: 64}
+  params: {conv_filters: [16, 32, 64], conv_kernels: [3, 3, 3], dense_units: [64]}
+training: {epochs: 2, batch_size: 64, optimizer: {learning_rate: 1.0e-3}}
 seeds: 1
 """)
     result = call_main("run", spec, "--data", real_data, "--out", tmp_path / "out", "--quiet")

@@ -146,11 +146,14 @@ def test_shipped_recipe_specs_are_the_published_recipe():
 @pytest.mark.real_data
 @pytest.mark.slow
 def test_a_narrow_vgg_learns_on_real_data(real_data, tmp_path):
+    """An eighth of the recipe's widths, 3 epochs on the whole train split: 0.455 PublicTest and
+    PrivateTest here, training in 170 s. Width 0.25 (the former setting) does four times the arithmetic
+    an epoch; width 0.125 for 2 epochs reached only 0.343 PrivateTest."""
     spec = write(tmp_path / "v.yaml", """
 name: narrow
-model: {builder: vgg, params: {width: 0.25, dense_units: [1024, 1024]}}
+model: {builder: vgg, params: {width: 0.125, dense_units: [1024, 1024]}}
 training:
-  epochs: 2
+  epochs: 3
   optimizer: {name: adam, learning_rate: 0.001}
   gradient_stats: false
 seeds: 1
@@ -160,4 +163,4 @@ seeds: 1
     assert result.returncode == 0, result.stderr[-2000:]
     (path,) = (tmp_path / "out" / "narrow").glob("*/record.json")
     best = json.loads(path.read_text())["best_metrics"]
-    assert best["public_test_accuracy"] >= 0.35 and best["private_test_accuracy"] >= 0.35  # majority: 0.25
+    assert best["public_test_accuracy"] >= 0.40 and best["private_test_accuracy"] >= 0.40  # majority: 0.25
