@@ -41,14 +41,24 @@ def test_temp_files_of_dead_writers_go_and_live_ones_stay(tmp_path):
     assert not dead.exists() and live.exists()
 
 
+def reference_record() -> dict:
+    """A complete record as fer-bench wrote it (the H100 run, committed)."""
+    from conftest import REPO
+
+    return json.loads(sorted((REPO / "results" / "reference" / "h100-jax").rglob("record.json"))[0].read_text())
+
+
 def test_status_counts_records_and_planned_trials_without_one(tmp_path):
     spec = tmp_path / "s"
-    record = {"format_version": FORMAT_VERSION, "trial_id": "a_s0_1", "status": "complete"}
-    write_json_atomic(spec / "a_s0_1" / "record.json", record)
-    write_json_atomic(spec / "b_s0_2" / "record.json", {**record, "trial_id": "b_s0_2", "status": "diverged"})
-    update_plan(spec, {"a_s0_1": {}, "b_s0_2": {}, "c_s0_3": {}})
+    record = {**reference_record(), "trial_id": "a_s0_0000000a"}
+    assert record["format_version"] == FORMAT_VERSION and record["status"] == "complete"
+    a, b, c = "a_s0_0000000a", "b_s0_0000000b", "c_s0_0000000c"
+    write_json_atomic(spec / a / "record.json", record)
+    write_json_atomic(spec / b / "record.json", {**record, "trial_id": b, "status": "diverged", "diverged_epoch": 2,
+                                                 "error": "loss is nan"})
+    update_plan(spec, {a: {}, b: {}, c: {}})
     rows = status_table(tmp_path)["s"]
-    assert rows["complete"] == ["a_s0_1"] and rows["diverged"] == ["b_s0_2"] and rows["pending"] == ["c_s0_3"]
+    assert rows["complete"] == [a] and rows["diverged"] == [b] and rows["pending"] == [c]
 
 
 def test_time_to_accuracy_comes_from_history_when_the_block_is_missing():
@@ -60,3 +70,30 @@ def test_time_to_accuracy_comes_from_history_when_the_block_is_missing():
     assert reached_accuracy({"history": [], "time_to_accuracy": {}}) is None  # a scored saved model
     recorded = {"0.50": {"epoch": 7}}
     assert reached_accuracy({"history": history, "time_to_accuracy": recorded}) is recorded
+
+
+def test_records_that_break_the_schema_are_skipped_with_a_warning_naming_file_and_field(tmp_path):
+    """Read against the published schema (less the keys added since format 1 began: the committed H100
+    records predate them): status, report and compare skip a broken record in one warning and read the rest."""
+    from conftest import call_main
+
+    record = reference_record()
+    assert "predictions" not in record  # an older record: still read
+    broken = {"status": {**record, "status": 3}, "id": {k: v for k, v in record.items() if k != "trial_id"},
+              "metric": {**record, "metrics": {**record["metrics"], "val_accuracy": "high"}}}
+    for name, content in {"good": record, **broken}.items():
+        folder = tmp_path / "r" / record["spec"] / name
+        folder.mkdir(parents=True)
+        (folder / "record.json").write_text(json.dumps(content))
+    status = call_main("status", tmp_path / "r")
+    assert status.returncode == 0 and f"{record['spec']}: 1 complete" in status.stdout, status.stdout
+    warnings = status.stderr.strip().splitlines()
+    assert len(warnings) == 3 and all(w.startswith("warning: ") and w.endswith("; skipped") for w in warnings)
+    assert "/status/record.json: not a valid record (record.status must be one of" in status.stderr
+    assert "/id/record.json: not a valid record (record must contain ['trial_id']" in status.stderr
+    assert "/metric/record.json: not a valid record (record.metrics.val_accuracy must be number or null)" \
+        in status.stderr
+    report = call_main("report", tmp_path / "r", "-o", tmp_path / "r.md")
+    assert report.returncode == 0 and report.stderr.count("; skipped") == 3, report.stderr
+    compare = call_main("compare", tmp_path / "r", tmp_path / "r")
+    assert compare.returncode == 0 and "Traceback" not in compare.stderr, compare.stderr

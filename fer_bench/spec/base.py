@@ -4,6 +4,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict
 
+MAX_TRIALS = 10_000  # per spec: a week of small-CNN trials on a GPU; more is a typo or a search
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from fer_bench.errors import UserError
 from fer_bench.spec.schema import LoadedSpec, validate_spec
 from fer_bench.spec.trials import Overrides, check_search_space, expand
-from fer_bench.spec.yaml_loader import load_yaml
+from fer_bench.spec.yaml_loader import parse_yaml, read_spec_text
 
 
 def shipped_specs() -> dict[str, Path]:
@@ -28,11 +28,12 @@ def find_spec_file(arg: str) -> Path:
 def load_spec(path: Path) -> LoadedSpec:
     """Read and validate a spec file, including every trial its sweep would make."""
     path = find_spec_file(str(path))
-    raw = load_yaml(path)
+    text = read_spec_text(path)
+    raw = parse_yaml(text, path)
     if not isinstance(raw, dict):
         raise UserError(f"{path}: a spec is a YAML mapping with at least a name; got {type(raw).__name__}")
     spec = validate_spec(raw, path)
-    loaded = LoadedSpec(path, spec, path.read_text(encoding="utf-8"), raw)
+    loaded = LoadedSpec(path, spec, text, raw)
     if spec.search is not None:
         check_search_space(loaded)
     else:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
-from fer_bench.spec.base import Strict
+from fer_bench.spec.base import MAX_TRIALS, Strict
 
 Strategy = Literal["grid", "random", "bayesian"]
 
@@ -38,6 +38,9 @@ class ChoiceParam(Strict):
     def representatives(self) -> list:
         return list(self.values)
 
+    def grid_count(self) -> int:
+        return len(self.values)
+
 
 class _Range(Strict):
     sampling: Literal["linear", "log"] = "linear"
@@ -59,20 +62,24 @@ class _Range(Strict):
     def has_grid(self) -> bool:
         return self.step is not None
 
-    def grid_values(self) -> list:
-        """Every value of a stepped range, min first; max included when a step lands on it."""
+    def grid_count(self) -> int:
+        """How many values a stepped range has, counted without making them."""
         lo, hi, step = self.min, self.max, self.step
         if self.sampling == "linear":
-            count = math.floor((hi - lo) / step + 1e-9) + 1
-            values = [lo + i * step for i in range(count)]
-        else:
-            count = math.floor(math.log(hi / lo) / math.log(step) + 1e-9) + 1
-            values = [lo * step**i for i in range(count)]
-        return [self._clean(v) for v in values]
+            return math.floor((hi - lo) / step + 1e-9) + 1
+        return math.floor(math.log(hi / lo) / math.log(step) + 1e-9) + 1
+
+    def _grid_value(self, i: int):
+        lo, step = self.min, self.step
+        return self._clean(lo + i * step if self.sampling == "linear" else lo * step**i)
+
+    def grid_values(self) -> list:
+        """Every value of a stepped range, min first; max included when a step lands on it."""
+        return [self._grid_value(i) for i in range(self.grid_count())]
 
     def representatives(self) -> list:
         """The values a spec check tries: both ends (a stepped range's last value may fall short of max)."""
-        return [self.min, self.grid_values()[-1] if self.has_grid else self.max]
+        return [self.min, self._grid_value(self.grid_count() - 1) if self.step is not None else self.max]
 
 
 class IntParam(_Range):
@@ -84,6 +91,9 @@ class IntParam(_Range):
     @property
     def has_grid(self) -> bool:
         return self.step is not None or self.sampling == "linear"
+
+    def grid_count(self) -> int:
+        return self.max - self.min + 1 if self.step is None else _Range.grid_count(self)
 
     def grid_values(self) -> list:
         if self.step is None:
@@ -147,6 +157,14 @@ class SearchSpec(Strict):
                     raise ValueError(
                         f"grid over {key!r} needs a step: a {param.sampling} {param.type} range without one has "
                         "no grid (Keras Tuner would silently take 10 values)")
+        if "grid" in self.strategies and self.grid_size() > MAX_TRIALS:
+            counts = " x ".join(f"{p.grid_count():,}" for p in self.space.values())
+            raise ValueError(f"the grid has {self.grid_size():,} points ({counts} values); at most {MAX_TRIALS:,}: "
+                             "use wider steps or fewer values, or search it with random or bayesian")
+        total = sum(self.trials_per_strategy().values()) * self.executions
+        if total > MAX_TRIALS:
+            raise ValueError(f"{total:,} trials (per strategy: max_trials or the grid's points, x executions "
+                             f"{self.executions:,}); at most {MAX_TRIALS:,} per spec")
         if "bayesian" in self.strategies:
             initial = self.initial_points
             if initial >= self.max_trials:
@@ -160,7 +178,7 @@ class SearchSpec(Strict):
         return self.bayesian.initial_points or max(3 * len(self.space), 3)
 
     def grid_size(self) -> int:
-        return math.prod(len(_values(p)) for p in self.space.values())
+        return math.prod(p.grid_count() for p in self.space.values())
 
     def trials_per_strategy(self, limit: int | None = None) -> dict[str, int]:
         """Trials each strategy proposes; `limit` (`--max-trials`) caps each, the grid at its first points."""

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from fer_bench.errors import UserError
+from fer_bench.spec.base import MAX_TRIALS
 from fer_bench.spec.schema import LATER_KEYS, SWEEPABLE_ROOTS, LoadedSpec, SweepSpec, validate_spec
-
-MAX_TRIALS = 10_000  # per spec: a week of small-CNN trials on a GPU; more is a typo or a search
 
 
 @dataclass(frozen=True)

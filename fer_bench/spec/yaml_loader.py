@@ -24,6 +24,7 @@ _FLOAT = re.compile(
 
 MAX_DEPTH = 50
 MAX_VALUES = 100_000
+MAX_SPEC_BYTES = 2**20  # a spec is a page of YAML; this reads a device or a huge file no further
 
 
 class _SpecLoader(yaml.SafeLoader):
@@ -86,15 +87,26 @@ _SpecLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+012
 
 def load_yaml(path: Path):
     """The document in `path`, as plain Python data; any YAML problem is a UserError."""
+    return parse_yaml(read_spec_text(path), path)
+
+
+def read_spec_text(path: Path) -> str:
+    """A spec file's text, at most MAX_SPEC_BYTES of UTF-8; anything else is a UserError."""
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        with open(path, "rb") as file:
+            data = file.read(MAX_SPEC_BYTES + 1)
     except (FileNotFoundError, NotADirectoryError):
         raise UserError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a directory, expected a YAML spec file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror or exc.__class__.__name__})") from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise UserError(f"{path}: more than {MAX_SPEC_BYTES:,} bytes; a spec is at most 1 MiB of YAML")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    return parse_yaml(text, path)
 
 
 def parse_yaml(text: str, where: Path | str = "<text>"):

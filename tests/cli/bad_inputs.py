@@ -224,6 +224,20 @@ CASES = [
      "no images in it"),
     ("data-one-training-image", "data: one Training image, nothing to split", {"d.csv": ONE_IMAGE},
      ["data", "--data", "d.csv"], "cannot be split into train and validation"),
+    # Limits on what a size can cost (#29): each was minutes of work, or a read that never ended.
+    ("search-grid-too-big", "spec: a grid search over 9 x 10^12 points (counted, none built)",
+     {"s.yaml": SEARCH.format(space="training.optimizer.learning_rate: {type: float, min: 1.0e-9, max: 1.0, "
+                                    "step: 1.0e-9}\n    model.params.dropout: {type: float, min: 0.0, max: 0.9, "
+                                    "step: 0.0001}")},
+     ["validate", "s.yaml"], "at most 10,000: use wider steps"),
+    ("search-too-many-trials", "spec: a search of 100,000,000 trials",
+     {"s.yaml": SEARCH.replace("[grid, random]", "random").replace("max_trials: 4", "max_trials: 100000000").format(
+         space="model.params.dropout: {type: float, min: 0.0, max: 0.9}")},
+     ["validate", "s.yaml"], "at most 10,000 per spec"),
+    ("spec-too-big", "spec: a file over 1 MiB", {"s.yaml": "name: x\n" + "#" * 2**20 + "\n"}, ["validate", "s.yaml"],
+     "a spec is at most 1 MiB"),
+    ("spec-endless", "spec: a device that never ends (`/dev/zero`)", {}, ["validate", "/dev/zero"],
+     "a spec is at most 1 MiB"),
 ]
 
 

@@ -18,14 +18,19 @@ Every answer is one line on stderr, the exit code is 2, and no traceback is show
 relative to a scratch folder.
 
 Limits: a spec may expand to at most 10,000 trials (variants x grid points x seeds, `--seeds`
-included). They are counted before any is built, so a typo such as `seeds: 100000000` is answered at
-once instead of after minutes of building trial ids; more trials than that belong in several specs
-or in a search. Outputs (`--out`, `report -o`) are checked for writing before any work starts;
-one that cannot be written (under `/proc`, a read-only disk) exits 1, as results that cannot be
-written do, and one under a file exits 2. A spec nests at most 50 levels deep and its aliases expand
+included), and a search may ask for at most 10,000 (per strategy, `max_trials` or the grid's points,
+times `executions`; a grid search's points at most 10,000). They are counted before any is built, so a
+typo such as `seeds: 100000000` or a step of `1.0e-9` is answered at once instead of after minutes of
+building trial ids; more trials than that belong in several specs. A spec file is read no further
+than 1 MiB: a page of YAML is a few kilobytes, and a device such as `/dev/zero` never ends. Outputs
+(`--out`, `report -o`) are checked for writing before any work starts; one that cannot be written
+(under `/proc`, a read-only disk) exits 1, as results that cannot be written do, and one under a
+file exits 2. A spec nests at most 50 levels deep and its aliases expand
 to at most 100,000 values: PyYAML reads nesting recursively, and nine lines of aliases can stand for
-9**9 values that anything walking the spec would visit one by one. Rows from 69 on were found by
-the fuzzers in `tests/fuzz/`.
+9**9 values that anything walking the spec would visit one by one. Rows 69-80 were found by
+the fuzzers in `tests/fuzz/`; rows from 81 on are the limits above. A record that does not match
+the record schema is not a mistake on the command line: it is skipped with a warning naming its file
+and field, and the other records are read ([Records](records.md#the-record)).
 
 | # | bad input | command | answer |
 |---|---|---|---|

@@ -1,11 +1,9 @@
 """Generated damage to a results folder: records cut short, foreign files, a record turned into a
-folder. `status`, `report` and `compare` answer under the property (answers.py), and nothing they
-read is changed. Not generated yet: records with fields removed or of another type. Records are not
-checked against their schema when read, and the readers trust their fields (a record without
-`trial_id` is a KeyError); the committed H100 records predate two required fields, so a check on
-read needs a schema that allows them first."""
+folder, a field anywhere in a record removed or given a value of another kind. `status`, `report`
+and `compare` answer under the property (answers.py), and nothing they read is changed."""
 
 import hashlib
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,6 +16,9 @@ from hypothesis import strategies as st
 pytestmark = pytest.mark.slow  # a few hundred generated cases: seconds, not milliseconds
 
 
+DELETE = "<delete>"
+
+
 def record_paths(results: Path) -> list[Path]:
     return sorted(p for p in results.rglob("record.json") if p.is_file())
 
@@ -28,6 +29,10 @@ DAMAGES = st.lists(st.one_of(
                                                 "other/t/record.json", ".claim-x", "ok/名前/record.json"]),
               st.binary(max_size=80)),
     st.tuples(st.just("folder")),
+    st.tuples(st.just("field"), st.integers(0, 10**6), st.one_of(st.just(DELETE), st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+        max_leaves=6))),
 ), min_size=1, max_size=3)
 
 
@@ -50,9 +55,31 @@ def apply(results: Path, damage: tuple) -> None:
     elif kind == "folder":
         target.unlink()
         target.mkdir()
+    elif kind == "field":
+        try:
+            record = json.loads(target.read_text())
+        except ValueError:
+            return  # an earlier damage cut it
+        places = list(fields(record))
+        if places:
+            parent, key = places[damage[1] % len(places)]
+            if damage[2] == DELETE:
+                del parent[key]
+            else:
+                parent[key] = damage[2]
+            target.write_text(json.dumps(record))
 
 
-@examples(10)  # each renders a report (2-3 s here); the long local run takes thousands
+def fields(node, depth=0):
+    """(container, key) for every value in a record, three levels down (a history entry's loss, say)."""
+    if depth == 3 or not isinstance(node, (dict, list)):
+        return
+    for key in (node if isinstance(node, dict) else range(len(node))):
+        yield node, key
+        yield from fields(node[key], depth + 1)
+
+
+@examples(15)  # each renders a report (about a second here); the long local run takes thousands
 @given(DAMAGES)
 def test_a_damaged_results_folder_is_read_or_refused_in_one_line_and_left_as_it_was(tmp_path_factory, damage):
     master = scratch_folder(tmp_path_factory.getbasetemp() / "fuzz-scratch") / "results"
