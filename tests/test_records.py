@@ -80,7 +80,9 @@ def test_records_that_break_the_schema_are_skipped_with_a_warning_naming_file_an
     record = reference_record()
     assert "predictions" not in record  # an older record: still read
     broken = {"status": {**record, "status": 3}, "id": {k: v for k, v in record.items() if k != "trial_id"},
-              "metric": {**record, "metrics": {**record["metrics"], "val_accuracy": "high"}}}
+              "metric": {**record, "metrics": {**record["metrics"], "val_accuracy": "high"}},
+              "predictions": {**record, "predictions": {"split": "public_test", "indices": [1], "true": None,
+                                                        "predicted": [0], "probabilities": [[1.0]]}}}
     for name, content in {"good": record, **broken}.items():
         folder = tmp_path / "r" / record["spec"] / name
         folder.mkdir(parents=True)
@@ -88,12 +90,13 @@ def test_records_that_break_the_schema_are_skipped_with_a_warning_naming_file_an
     status = call_main("status", tmp_path / "r")
     assert status.returncode == 0 and f"{record['spec']}: 1 complete" in status.stdout, status.stdout
     warnings = status.stderr.strip().splitlines()
-    assert len(warnings) == 3 and all(w.startswith("warning: ") and w.endswith("; skipped") for w in warnings)
+    assert len(warnings) == 4 and all(w.startswith("warning: ") and w.endswith("; skipped") for w in warnings)
     assert "/status/record.json: not a valid record (record.status must be one of" in status.stderr
     assert "/id/record.json: not a valid record (record must contain ['trial_id']" in status.stderr
     assert "/metric/record.json: not a valid record (record.metrics.val_accuracy must be number or null)" \
         in status.stderr
+    assert "/predictions/record.json: not a valid record (record.predictions.true must be array)" in status.stderr
     report = call_main("report", tmp_path / "r", "-o", tmp_path / "r.md")
-    assert report.returncode == 0 and report.stderr.count("; skipped") == 3, report.stderr
+    assert report.returncode == 0 and report.stderr.count("; skipped") == 4, report.stderr
     compare = call_main("compare", tmp_path / "r", tmp_path / "r")
     assert compare.returncode == 0 and "Traceback" not in compare.stderr, compare.stderr

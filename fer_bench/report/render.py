@@ -316,7 +316,12 @@ def sample_grid(records: list[dict]) -> bytes | None:
     if data is None:
         return None
     p = record["predictions"]
-    return figures.sample_grid(data.pixels[p["indices"]], p["true"], p["predicted"])
+    rows = p["indices"]
+    if not len(rows) == len(p["true"]) == len(p["predicted"]) or any(i >= len(data.pixels) for i in rows):
+        print(f"warning: {record['trial_id']}: its sample predictions do not fit the data it names; no sample grid",
+              file=sys.stderr)
+        return None
+    return figures.sample_grid(data.pixels[rows], p["true"], p["predicted"])
 
 
 def audit_sections(records: list[dict], store: FigureStore) -> list[dict]:

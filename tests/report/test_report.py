@@ -156,6 +156,20 @@ def test_failed_trials_are_listed_not_plotted(smoke, tmp_path):
     assert f"| {record['trial_id']} | diverged | diverged at epoch 2: loss is nan |" in text
 
 
+@pytest.mark.slow
+def test_sample_predictions_that_do_not_fit_their_data_get_a_warning_not_a_grid(smoke, tmp_path):
+    """Found by the results fuzzer: rows past the end of the data were an IndexError in the report."""
+    moved = tmp_path / "moved"
+    shutil.copytree(smoke, moved)
+    for path in moved.rglob("record.json"):
+        record = json.loads(path.read_text())
+        record["predictions"]["indices"] = [10**6] * len(record["predictions"]["indices"])
+        path.write_text(json.dumps(record))
+    result = call_main("report", moved, "-o", tmp_path / "r.md")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "its sample predictions do not fit the data it names; no sample grid" in result.stderr
+
+
 def test_empty_results_and_bad_output_are_one_line_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     for args, fragment in (([tmp_path / "empty", "-o", tmp_path / "r.html"], "no trial records found"),
