@@ -79,7 +79,7 @@ def fields(node, depth=0):
         yield from fields(node[key], depth + 1)
 
 
-@examples(15)  # each renders a report (about a second here); the long local run takes thousands
+@examples(10)  # each renders a report (1-2 s here); the long local run takes thousands
 @given(DAMAGES)
 def test_a_damaged_results_folder_is_read_or_refused_in_one_line_and_left_as_it_was(tmp_path_factory, damage):
     master = scratch_folder(tmp_path_factory.getbasetemp() / "fuzz-scratch") / "results"
