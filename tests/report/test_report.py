@@ -24,6 +24,16 @@ def smoke(smoke_results):
     return out
 
 
+def edited_copy(smoke, folder, edit):
+    """The smoke run copied to `folder`, every record passed through `edit` (which changes it in place)."""
+    shutil.copytree(smoke, folder)
+    for path in folder.rglob("record.json"):
+        record = json.loads(path.read_text())
+        edit(record)
+        path.write_text(json.dumps(record))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def reports(smoke, tmp_path_factory):
     target = tmp_path_factory.mktemp("reports")
@@ -121,15 +131,11 @@ def test_sample_runs_are_marked_and_never_beside_the_study(reports):
 
 @pytest.mark.slow
 def test_user_strings_are_escaped_in_html(smoke, tmp_path):
-    hostile = tmp_path / "hostile"
-    shutil.copytree(smoke, hostile)
-    for path in hostile.rglob("record.json"):
-        record = json.loads(path.read_text())
-        record["spec"] = "<script>alert('spec')</script>"
-        record["spec_content"] = "name: x\ndescription: <script>alert('description')</script>\n"
-        record["error"] = "<img src=x onerror=alert(1)>"
-        record["status"] = "failed"
-        path.write_text(json.dumps(record))
+    def hostile_strings(record):
+        record.update(spec="<script>alert('spec')</script>", error="<img src=x onerror=alert(1)>", status="failed",
+                      spec_content="name: x\ndescription: <script>alert('description')</script>\n")
+
+    hostile = edited_copy(smoke, tmp_path / "hostile", hostile_strings)
     result = call_main("report", hostile, "-o", tmp_path / "r.html")
     assert result.returncode == 0, result.stderr
     html = (tmp_path / "r.html").read_text()
@@ -159,12 +165,10 @@ def test_failed_trials_are_listed_not_plotted(smoke, tmp_path):
 @pytest.mark.slow
 def test_sample_predictions_that_do_not_fit_their_data_get_a_warning_not_a_grid(smoke, tmp_path):
     """Found by the results fuzzer: rows past the end of the data were an IndexError in the report."""
-    moved = tmp_path / "moved"
-    shutil.copytree(smoke, moved)
-    for path in moved.rglob("record.json"):
-        record = json.loads(path.read_text())
+    def past_the_data(record):
         record["predictions"]["indices"] = [10**6] * len(record["predictions"]["indices"])
-        path.write_text(json.dumps(record))
+
+    moved = edited_copy(smoke, tmp_path / "moved", past_the_data)
     result = call_main("report", moved, "-o", tmp_path / "r.md")
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert "its sample predictions do not fit the data it names; no sample grid" in result.stderr
@@ -224,13 +228,11 @@ def test_confidence_interval_matches_the_t_formula():
 
 @pytest.mark.slow
 def test_backends_side_by_side(smoke, tmp_path):
-    other = tmp_path / "jax"
-    shutil.copytree(smoke, other)
-    for path in other.rglob("record.json"):
-        record = json.loads(path.read_text())
+    def on_jax(record):
         record["environment"]["backend"] = "jax"
         record["timing"]["steady_train_images_per_s"] = 1234.0
-        path.write_text(json.dumps(record))
+
+    other = edited_copy(smoke, tmp_path / "jax", on_jax)
     result = call_main("report", smoke, other, "-o", tmp_path / "r.md")
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "r.md").read_text()
