@@ -41,11 +41,17 @@ def test_temp_files_of_dead_writers_go_and_live_ones_stay(tmp_path):
     assert not dead.exists() and live.exists()
 
 
-def reference_record() -> dict:
-    """A complete record as fer-bench wrote it (the H100 run, committed)."""
+def reference_records(run: str) -> list[dict]:
+    """Records as fer-bench wrote them, from one of the committed reference runs."""
     from conftest import REPO
 
-    return json.loads(sorted((REPO / "results" / "reference" / "h100-jax").rglob("record.json"))[0].read_text())
+    folder = REPO / "results" / "reference" / run
+    return [json.loads(path.read_text()) for path in sorted(folder.rglob("record.json"))]
+
+
+def reference_record() -> dict:
+    """A complete record from the H100 run."""
+    return reference_records("h100-jax")[0]
 
 
 def test_status_counts_records_and_planned_trials_without_one(tmp_path):
@@ -79,10 +85,13 @@ def test_records_that_break_the_schema_are_skipped_with_a_warning_naming_file_an
 
     record = reference_record()
     assert "predictions" not in record  # an older record: still read
+    audited = reference_records("cpu-small-cnn")[0]
+    audit = {k: v for k, v in audited["data"]["audit"].items() if k != "threshold_rms"}
     broken = {"status": {**record, "status": 3}, "id": {k: v for k, v in record.items() if k != "trial_id"},
               "metric": {**record, "metrics": {**record["metrics"], "val_accuracy": "high"}},
               "predictions": {**record, "predictions": {"split": "public_test", "indices": [1], "true": None,
-                                                        "predicted": [0], "probabilities": [[1.0]]}}}
+                                                        "predicted": [0], "probabilities": [[1.0]]}},
+              "audit": {**audited, "data": {**audited["data"], "audit": audit}}}
     for name, content in {"good": record, **broken}.items():
         folder = tmp_path / "r" / record["spec"] / name
         folder.mkdir(parents=True)
@@ -90,13 +99,14 @@ def test_records_that_break_the_schema_are_skipped_with_a_warning_naming_file_an
     status = call_main("status", tmp_path / "r")
     assert status.returncode == 0 and f"{record['spec']}: 1 complete" in status.stdout, status.stdout
     warnings = status.stderr.strip().splitlines()
-    assert len(warnings) == 4 and all(w.startswith("warning: ") and w.endswith("; skipped") for w in warnings)
+    assert len(warnings) == 5 and all(w.startswith("warning: ") and w.endswith("; skipped") for w in warnings)
     assert "/status/record.json: not a valid record (record.status must be one of" in status.stderr
     assert "/id/record.json: not a valid record (record must contain ['trial_id']" in status.stderr
     assert "/metric/record.json: not a valid record (record.metrics.val_accuracy must be number or null)" \
         in status.stderr
     assert "/predictions/record.json: not a valid record (record.predictions.true must be array)" in status.stderr
+    assert "/audit/record.json: not a valid record (record.data.audit must contain ['threshold_rms']" in status.stderr
     report = call_main("report", tmp_path / "r", "-o", tmp_path / "r.md")
-    assert report.returncode == 0 and report.stderr.count("; skipped") == 4, report.stderr
+    assert report.returncode == 0 and report.stderr.count("; skipped") == 5, report.stderr
     compare = call_main("compare", tmp_path / "r", tmp_path / "r")
     assert compare.returncode == 0 and "Traceback" not in compare.stderr, compare.stderr

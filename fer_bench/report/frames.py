@@ -59,7 +59,16 @@ def trials_frame(records: list[dict]) -> pd.DataFrame:
             row[f"epochs_to_{threshold}"] = hit["epoch"] if hit else None
             row[f"seconds_to_{threshold}"] = hit["since_fit_start_s"] if hit else None
         rows.append(row)
-    return pd.DataFrame(rows)
+    return _numeric(pd.DataFrame(rows), [*METRICS, *(f"best_{key}" for key in METRICS)])
+
+
+def _numeric(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """Columns of numbers as floats: a column whose values are all null (a metric nobody scored) would
+    otherwise be of object type, which plots and statistics refuse."""
+    for column in columns:
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
 
 
 def history_frame(records: list[dict]) -> pd.DataFrame:
@@ -75,7 +84,8 @@ def history_frame(records: list[dict]) -> pd.DataFrame:
             rows.append(row)
     # Records without epochs (saved models scored by `fer-bench evaluate`) still give the columns.
     empty = ["spec", "variant", "variant_position", "seed", "trial_id", "epoch"]
-    return pd.DataFrame(rows, columns=None if rows else empty)
+    frame = pd.DataFrame(rows, columns=None if rows else empty)
+    return _numeric(frame, [c for c in frame.columns if c not in empty])
 
 
 def load_records(*paths) -> pd.DataFrame:

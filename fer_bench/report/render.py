@@ -164,7 +164,8 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
     # A search's repeated proposals are one configuration, not independent samples: no t-tests there.
     verdicts = [(metric, compare_best(complete, metric)) for metric in TABLE_METRICS if section["search"] is None]
     section["verdicts"] = [verdict.sentence(metric.replace("_", " ")) for metric, verdict in verdicts if verdict]
-    best = summary["val_accuracy_mean"].idxmax()
+    scored = summary["val_accuracy_mean"].dropna()
+    best = scored.idxmax() if len(scored) else summary.index[0]
     section["best"] = best
     section["headline"] = headline(section, summary.loc[best], section["verdicts"][0] if section["verdicts"] else None)
     if name in STUDY and not section["on_sample"]:
@@ -174,11 +175,11 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
     last = best_history[best_history["epoch"] == best_history["epoch"].max()]
     figs = section["figures"]
     figs.append((f"Accuracy per variant (mean over seeds, 95% CI clipped to 0-100%); best on validation: {best}, "
-                 f"{100 * summary.loc[best, 'val_accuracy_mean']:.2f}%",
+                 f"{percent(summary.loc[best, 'val_accuracy_mean'])}%",
                  store.add(f"{name}-bars", figures.accuracy_bars(summary))))
     if not best_history.empty:  # saved models scored by `fer-bench evaluate` have no history
         figs.append((f"Learning curves (mean over seeds, min-max band); {best} at its last epoch: "
-                     f"validation accuracy {100 * last['val_accuracy'].mean():.2f}%",
+                     f"validation accuracy {percent(last['val_accuracy'].mean())}%",
                      store.add(f"{name}-curves", figures.learning_curves(spec_history))))
         figs.append((f"Learning rate per epoch; {best} at its last epoch: {last['lr'].mean():.3g}",
                      store.add(f"{name}-lr", figures.lr_schedule(spec_history))))
