@@ -134,14 +134,20 @@ def pairs_grid(data, pairs: list[tuple[int, int]]) -> bytes:
 
 
 def sample_grid(images: np.ndarray, true: list[int], predicted: list[int]) -> bytes:
-    columns = 8
+    """Images eight to a row, each under its true and predicted emotion (green when they agree). One
+    mosaic on one axes: an axes per image took a second and a half per report section."""
+    columns, side, gap, label = 8, images.shape[1], 6, 22
     rows = int(np.ceil(len(images) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.25, rows * 1.5))
-    for ax in np.ravel(axes):
-        ax.axis("off")
-    for ax, image, t, p in zip(np.ravel(axes), images, true, predicted):
-        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
-        ax.set_title(f"{EMOTIONS[t]}\n-> {EMOTIONS[p]}", fontsize=7, color="green" if t == p else "red")
+    cell_w, cell_h = side + gap, side + label
+    canvas = np.full((rows * cell_h, columns * cell_w), 255, dtype=np.uint8)
+    fig, ax = plt.subplots(figsize=(columns * 1.25, rows * 1.5))
+    for k, (image, t, p) in enumerate(zip(images, true, predicted)):
+        top, left = (k // columns) * cell_h + label, (k % columns) * cell_w + gap // 2
+        canvas[top:top + side, left:left + side] = image
+        ax.text(left + side / 2, top - 2, f"{EMOTIONS[t]}\n-> {EMOTIONS[p]}", ha="center", va="bottom",
+                fontsize=7, color="green" if t == p else "red")
+    ax.imshow(canvas, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    ax.axis("off")
     return _png(fig)
 
 
