@@ -172,3 +172,23 @@ def git_commit() -> str | None:
         return head + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def set_random_seed(seed: int) -> None:
+    """keras.utils.set_random_seed (Python, NumPy, Keras's own generator, torch), less the TensorFlow
+    import it makes on any backend when TensorFlow is installed: a JAX or torch process that never runs
+    TensorFlow would pay 2-9 s and its memory only to seed it. Where TensorFlow runs, or was imported
+    anyway, it is seeded as before."""
+    import keras
+    from keras.src.utils import module_utils
+
+    lazy = module_utils.tensorflow
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules or not hasattr(lazy, "_available"):
+        keras.utils.set_random_seed(seed)
+        return
+    known = lazy._available
+    lazy._available = False
+    try:
+        keras.utils.set_random_seed(seed)
+    finally:
+        lazy._available = known

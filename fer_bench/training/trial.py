@@ -23,6 +23,7 @@ from fer_bench.spec.schema import LoadedSpec
 from fer_bench.spec.trials import Trial
 from fer_bench.storage import write_json_atomic
 from fer_bench.training.augment import augmentation_layers, predict_views, test_views
+from fer_bench.training.backend import set_random_seed
 from fer_bench.training.device_loop import DeviceSplit, check_backend, prepare
 from fer_bench.training.gradients import GradientProbe
 from fer_bench.training.inputs import fit_inputs, pipeline, predict
@@ -217,7 +218,7 @@ def run_trial(trial: Trial, trial_id: str, loaded: LoadedSpec, data: FERData, sp
     monitor, detail = None, None
     memory = MemoryWatch().start()
     try:
-        keras.utils.set_random_seed(trial.seed)
+        set_random_seed(trial.seed)
         keras.config.set_dtype_policy(training["mixed_precision"] or "float32")
         fault_point("build", trial.slug)
         model = build_model(trial.config)
