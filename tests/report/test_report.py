@@ -174,6 +174,20 @@ def test_sample_predictions_that_do_not_fit_their_data_get_a_warning_not_a_grid(
     assert "its sample predictions do not fit the data it names; no sample grid" in result.stderr
 
 
+def test_metrics_recorded_as_null_everywhere_leave_gaps_not_a_crash(smoke, tmp_path):
+    """Found by the record field sweep: a history column that held only nulls was refused by the curve
+    plot (a TypeError), and no validation accuracy at all left no best variant (a ValueError)."""
+    def unscored(record):
+        record["metrics"]["val_accuracy"] = None
+        for epoch in record.get("history", []):
+            epoch["loss"] = None
+
+    blank = edited_copy(smoke, tmp_path / "blank", unscored)
+    result = call_main("report", blank, "-o", tmp_path / "r.md")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "best on validation: dropout-0, -%" in (tmp_path / "r.md").read_text()  # the first variant
+
+
 def test_empty_results_and_bad_output_are_one_line_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     for args, fragment in (([tmp_path / "empty", "-o", tmp_path / "r.html"], "no trial records found"),
