@@ -91,7 +91,11 @@ def test_records_that_break_the_schema_are_skipped_with_a_warning_naming_file_an
               "metric": {**record, "metrics": {**record["metrics"], "val_accuracy": "high"}},
               "predictions": {**record, "predictions": {"split": "public_test", "indices": [1], "true": None,
                                                         "predicted": [0], "probabilities": [[1.0]]}},
-              "audit": {**audited, "data": {**audited["data"], "audit": audit}}}
+              "audit": {**audited, "data": {**audited["data"], "audit": audit}},
+              # found by the field sweep: each was a TypeError or AttributeError in the report
+              "backend": {**record, "environment": {**record["environment"], "backend_version": []}},
+              "dataset": {**record, "config": {**record["config"], "dataset": "x"}},
+              "path": {**record, "data": {**record["data"], "path": None}}}
     for name, content in {"good": record, **broken}.items():
         folder = tmp_path / "r" / record["spec"] / name
         folder.mkdir(parents=True)
@@ -99,14 +103,18 @@ def test_records_that_break_the_schema_are_skipped_with_a_warning_naming_file_an
     status = call_main("status", tmp_path / "r")
     assert status.returncode == 0 and f"{record['spec']}: 1 complete" in status.stdout, status.stdout
     warnings = status.stderr.strip().splitlines()
-    assert len(warnings) == 5 and all(w.startswith("warning: ") and w.endswith("; skipped") for w in warnings)
+    assert len(warnings) == 8 and all(w.startswith("warning: ") and w.endswith("; skipped") for w in warnings)
     assert "/status/record.json: not a valid record (record.status must be one of" in status.stderr
     assert "/id/record.json: not a valid record (record must contain ['trial_id']" in status.stderr
     assert "/metric/record.json: not a valid record (record.metrics.val_accuracy must be number or null)" \
         in status.stderr
     assert "/predictions/record.json: not a valid record (record.predictions.true must be array)" in status.stderr
     assert "/audit/record.json: not a valid record (record.data.audit must contain ['threshold_rms']" in status.stderr
+    assert "/backend/record.json: not a valid record (record.environment.backend_version must be string or null" \
+        in status.stderr
+    assert "/dataset/record.json: not a valid record (record.config.dataset must be object)" in status.stderr
+    assert "/path/record.json: not a valid record (record.data.path must be string)" in status.stderr
     report = call_main("report", tmp_path / "r", "-o", tmp_path / "r.md")
-    assert report.returncode == 0 and report.stderr.count("; skipped") == 5, report.stderr
+    assert report.returncode == 0 and report.stderr.count("; skipped") == 8, report.stderr
     compare = call_main("compare", tmp_path / "r", tmp_path / "r")
     assert compare.returncode == 0 and "Traceback" not in compare.stderr, compare.stderr
