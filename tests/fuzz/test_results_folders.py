@@ -124,7 +124,8 @@ def test_every_field_removed_or_retyped_is_read_or_refused_in_one_line(tmp_path_
     (path,) = record_paths(master)
     cases = list(damaged_copies(json.loads(path.read_text())))
     assert len(cases) > 300  # the schema types what readers use, not everything
-    for where, damaged in cases if SCALE > 1 else cases[::len(cases) // 5]:
+    step = 1 if SCALE > 1 else len(cases) // 5
+    for where, damaged in cases[step // 2::step]:
         with tempfile.TemporaryDirectory() as scratch:
             results = Path(scratch) / "results"
             shutil.copytree(master, results)

@@ -1,6 +1,7 @@
 """Seeding a trial: what keras.utils.set_random_seed seeds, without TensorFlow in a JAX process."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -27,14 +28,9 @@ print(json.dumps({"ours": ours, "keras": draws(), "tensorflow_imported": tensorf
 def test_seeding_a_jax_process_draws_as_keras_does_without_importing_tensorflow():
     pytest.importorskip("jax")
     pytest.importorskip("tensorflow")  # the import avoided is only there to avoid where it is installed
-    result = subprocess.run([sys.executable, "-c", DRAWS], cwd=REPO, env={**_env(), "KERAS_BACKEND": "jax"},
+    result = subprocess.run([sys.executable, "-c", DRAWS], cwd=REPO, env={**os.environ, "KERAS_BACKEND": "jax"},
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["ours"] == seen["keras"] and not seen["tensorflow_imported"], seen
 
-
-def _env() -> dict:
-    import os
-
-    return {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
