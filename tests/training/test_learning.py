@@ -12,13 +12,14 @@ MAJORITY_PUBLIC_TEST = 0.249
 @pytest.mark.slow
 def test_small_cnn_learns_on_the_full_train_split(real_data, tmp_path):
     """The whole train split, 2 epochs: the least that learns clearly here. A 16-32-64 CNN at rate 1e-3
-    reached 0.378 PublicTest and PrivateTest (0.26 validation after its first epoch), at a quarter of
-    the 32-64-128 CNN's arithmetic and half its time; that one, 1 epoch at rate 1e-3, 0.31."""
+    and batch 32 reached 0.427-0.449 PublicTest and PrivateTest over seeds 0-2 on an Intel Xeon host
+    (fit 30-32 s). Batch 64 was 15 % quicker but too close to the line: 0.350-0.396 over the same seeds
+    there (0.378 for seed 0 on an AMD EPYC host), and seed 0 failed the 0.35 asserted."""
     spec = write(tmp_path / "learn.yaml", """
 name: learn
 model:
   params: {conv_filters: [16, 32, 64], conv_kernels: [3, 3, 3], dense_units: [64]}
-training: {epochs: 2, batch_size: 64, optimizer: {learning_rate: 1.0e-3}}
+training: {epochs: 2, batch_size: 32, optimizer: {learning_rate: 1.0e-3}}
 seeds: 1
 """)
     result = call_main("run", spec, "--data", real_data, "--out", tmp_path / "out", "--quiet")
