@@ -2,7 +2,9 @@
 images; one JSON line on stdout. The benchmark suite runs it once per installed backend, since a
 process binds one backend.
 
-    KERAS_BACKEND=jax python perf/backend_epoch.py small_cnn 1024 3
+    KERAS_BACKEND=jax python perf/backend_epoch.py small_cnn 1024 3 [PRECISION]
+
+PRECISION is training.mixed_precision's value (float32 by default; auto as a run resolves it).
 """
 
 import json
@@ -14,11 +16,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def main(model_name: str, images: int, rounds: int) -> None:
+def main(model_name: str, images: int, rounds: int, asked: str = "float32") -> None:
+    from fer_bench.training import precision
     from fer_bench.training.backend import start_backend
 
-    start_backend("cpu")
+    device = start_backend("cpu")
     import keras
+
+    policy = precision.choose(asked, keras.backend.backend(), device)
+    keras.config.set_dtype_policy(policy["chosen"])
     import numpy as np
     from models import bench_model
 
@@ -36,9 +42,9 @@ def main(model_name: str, images: int, rounds: int) -> None:
         model.fit(x, y, batch_size=64, epochs=1, verbose=0)  # History reads the logs: the device is done
         seconds.append(time.perf_counter() - started)
     median = statistics.median(seconds)
-    print(json.dumps({"backend": keras.backend.backend(), "model": model_name, "images": len(x),
+    print(json.dumps({"backend": keras.backend.backend(), "model": model_name, "images": len(x), "precision": policy,
                       "epoch_s": [round(s, 3) for s in seconds], "images_per_s": round(len(x) / median, 1)}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:5])

@@ -15,7 +15,7 @@ MODELS = {
 def bench_model(name: str, **compile_options):
     import keras
 
-    from fer_bench.training.trial import build_model
+    from fer_bench.training.build import build_model
 
     trial = expand(load_spec(REPO / "benchmark" / "baseline.yaml"), Overrides(seeds=1))[0]
     trial.config["model"]["params"].update(MODELS[name])

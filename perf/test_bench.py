@@ -106,6 +106,28 @@ def test_train_one_epoch_per_backend(benchmark, real_data, backend):
     benchmark.extra_info.update(backend=found["backend"], images=found["images"], images_per_s=found["images_per_s"])
 
 
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_precision_auto_against_float32(benchmark, real_data, backend):
+    """training.mixed_precision: auto against float32 (perf/precision.py, one pair of child processes
+    per model): the ratios of images/s, bfloat16's and auto's (1.0 where auto keeps float32)."""
+    if importlib.util.find_spec(BACKEND_MODULES[backend]) is None:
+        pytest.skip(f"{backend} is not installed")
+    found = []
+
+    def run():
+        env = {**os.environ, "FER_BENCH_DATA": str(real_data)}
+        out = subprocess.run([sys.executable, str(REPO / "perf" / "precision.py"), "--pairs", "1", "--images",
+                              str(TRAIN_IMAGES), "--backends", backend], cwd=REPO, env=env, check=True,
+                             capture_output=True, text=True)
+        found.extend(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    benchmark.pedantic(run, rounds=1)
+    for row in found:
+        benchmark.extra_info[f"{row['model']}_auto"] = row["auto"]
+        benchmark.extra_info[f"{row['model']}_auto_over_float32"] = row["auto_ratio"][0]
+        benchmark.extra_info[f"{row['model']}_bfloat16_over_float32"] = row["bfloat16_ratio"][0]
+
+
 def test_device_loop_against_fit(benchmark, real_data):
     """The device loop against fit() under JAX (perf/device_loop.py, one child process): the small CNN,
     batch 64, 3 alternating rounds of one epoch each; the timing is the whole child process."""

@@ -52,6 +52,10 @@ def add_trial_flags(p: argparse.ArgumentParser) -> None:
                    help="override training.budget_s: train only the epochs that fit in S seconds, then score")
     p.add_argument("--loop", choices=("fit", "device"),
                    help="override training.loop: device keeps the data on the accelerator, an epoch per call (JAX)")
+    p.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+                   help="override training.mixed_precision: auto is bfloat16 where the device computes it "
+                        "natively (a CPU with AMX-BF16 or AVX512_BF16 on TensorFlow, an NVIDIA GPU of compute "
+                        "capability 8.0 or later), float32 elsewhere")
     p.add_argument("--max-trials", type=positive, metavar="N",
                    help="searches: each strategy proposes at most N trials (grid: its first N points); "
                         "a later run without it goes on from there")
@@ -64,4 +68,4 @@ def overrides(args):
     from fer_bench.spec.trials import Overrides
 
     return Overrides(args.epochs, args.max_train_samples, args.max_eval_samples, args.seeds, args.trial_timeout,
-                     args.budget, args.loop, args.max_trials)
+                     args.budget, args.loop, args.max_trials, args.precision)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from fer_bench.errors import UserError
 from fer_bench.report.order import variant_order
+from fer_bench.report.pairs import CORRECTION, CORRECTION_NAMES
 from fer_bench.report.stats import ALPHA, two_samples
 
 ACCURACY = (("val_accuracy", "validation"), ("public_test_accuracy", "PublicTest"),
@@ -31,9 +32,11 @@ class Row:
     n_base: int
     n_candidate: int
     test: str
-    p_value: float | None
+    p_value: float | None  # corrected over the spec's variants on this metric (Holm): what the verdict uses
     verdict: str  # better | worse | within noise | no test | only in base | only in candidate
     gate: bool  # an accuracy that got worse beyond noise and by at least the threshold
+    p_raw: float | None = None  # the variant's own test, before the correction
+    gated: bool = False  # an accuracy, which the gate watches (not a speed)
 
     @property
     def change(self) -> float | None:
@@ -76,6 +79,23 @@ def compare(base: pd.DataFrame, candidate: pd.DataFrame, threshold: float, speed
                 name = variant_a if variant_a == variant_b or not variant_b else (
                     variant_b if not variant_a else f"{variant_a} -> {variant_b}")
                 rows.append(_row(spec, name, metric, label, sa, sb, threshold, metric != SPEED[0][0]))
+    return _corrected(rows, threshold)
+
+
+def _corrected(rows: list[Row], threshold: float) -> list[Row]:
+    """Each spec's variants tested on one metric are a family: their p-values are corrected together (Holm),
+    so that a gate over many variants does not fail on one chance finding; verdicts follow the corrected."""
+    from statsmodels.stats.multitest import multipletests
+
+    families: dict[tuple[str, str], list[Row]] = {}
+    for row in rows:
+        if row.p_raw is not None:
+            families.setdefault((row.spec, row.metric), []).append(row)
+    for family in families.values():
+        adjusted = multipletests([r.p_raw for r in family], alpha=ALPHA, method=CORRECTION)[1]
+        for row, p in zip(family, adjusted):
+            row.p_value = float(p)
+            _judge(row, threshold)
     return rows
 
 
@@ -95,21 +115,27 @@ def _row(spec, variant, metric, label, a, b, threshold: float, gated: bool) -> R
         return Row(spec, variant, metric, label, value if side == "only in base" else None,
                    value if side == "only in candidate" else None, 0 if a is None else len(a),
                    0 if b is None else len(b), "none", None, side, False)
-    change = float(b.mean() - a.mean())
     test, _, p = two_samples(b, a)
+    row = Row(spec, variant, metric, label, float(a.mean()), float(b.mean()), len(a), len(b), test, p, "no test",
+              False, p_raw=p, gated=gated)
+    return _judge(row, threshold)
+
+
+def _judge(row: Row, threshold: float) -> Row:
+    """The verdict by the row's (corrected) p-value, and whether it trips the gate."""
+    change, p = row.change, row.p_value
     if p is not None and p < ALPHA:
-        verdict = "better" if change > 0 else "worse"
-    elif p is None:
-        verdict = "no test"
+        row.verdict = "better" if change > 0 else "worse"
     else:
-        verdict = "within noise"
-    worse = verdict == "worse" or (verdict == "no test" and threshold > 0 and change < 0)
-    gate = gated and worse and -change >= threshold
-    return Row(spec, variant, metric, label, float(a.mean()), float(b.mean()), len(a), len(b), test, p, verdict, gate)
+        row.verdict = "no test" if p is None else "within noise"
+    worse = row.verdict == "worse" or (row.verdict == "no test" and threshold > 0 and change < 0)
+    row.gate = row.gated and worse and -change >= threshold
+    return row
 
 
 def print_rows(rows: list[Row], base: Path, candidate: Path, threshold: float) -> None:
-    print(f"base {base}, candidate {candidate}; change = candidate - base; beyond noise: p < {ALPHA}"
+    print(f"base {base}, candidate {candidate}; change = candidate - base; beyond noise: p < {ALPHA}, "
+          f"{CORRECTION_NAMES[CORRECTION]}-corrected over each spec's variants per metric"
           + (f"; the gate needs a drop of at least {threshold * 100:g} points" if threshold else ""))
     print(f"  {'spec':<14}{'variant':<34}{'metric':<12}{'base':>10}{'candidate':>11}{'change':>9}  {'test':<26}"
           f"{'p':>7}  verdict")

@@ -44,6 +44,7 @@ def trials_frame(records: list[dict]) -> pd.DataFrame:
             "backend": env.get("backend"), "device": (env.get("device") or {}).get("name"),
             "device_kind": (env.get("device") or {}).get("kind"),
             "data_source": data.get("source"), "data_fingerprint": data.get("fingerprint"),
+            "split_seed": data.get("split_seed"),
             "n_train": (data.get("n") or {}).get("train"),
             "seconds_per_epoch": timing.get("seconds_per_epoch"),
             "train_images_per_s": timing.get("steady_train_images_per_s"),

@@ -22,9 +22,13 @@ from fer_bench.records import ACCURACY_THRESHOLDS
 from fer_bench.report import figures
 from fer_bench.report.frames import history_frame, read_all, trials_frame
 from fer_bench.report.order import sort_rows, variant_groups, variant_order
+from fer_bench.report.pairs import all_pairs, correction_note
+from fer_bench.report.power import MOST_SEEDS
 from fer_bench.report.reference import ANCHORS, STUDY
 from fer_bench.report.search import search_section
-from fer_bench.report.stats import compare_best, summarize
+from fer_bench.report.stats import summarize
+from fer_bench.report.variance import components
+from fer_bench.report.verdict import compare_best
 from fer_bench.storage import check_writable
 
 TABLE_METRICS = ("val_accuracy", "public_test_accuracy", "private_test_accuracy")
@@ -59,6 +63,7 @@ def render_report(paths, output: Path) -> Path:
     env.filters["pct"] = percent
     env.filters["mean_sd"] = lambda pair: percent(pair[0]) + ("" if _missing(pair[1]) else f" ± {percent(pair[1])}")
     env.filters["num"] = lambda v, d=1: "-" if v is None or pd.isna(v) else f"{v:,.{d}f}"
+    env.filters["seeds"] = lambda n: "-" if n is None else (f"over {MOST_SEEDS:,}" if n > MOST_SEEDS else str(n))
     text = env.get_template(f"report{suffix}.j2").render(**context)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -147,7 +152,8 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         "problems": sort_rows(problem_rows(spec_records), order),
         "warnings": mixed_environment_warnings(trials),
         "backends": backend_rows(complete),
-        "rows": [], "figures": [], "verdicts": [], "study": None, "per_class": [], "confused": [],
+        "rows": [], "figures": [], "verdicts": [], "pairs": [], "pairs_note": "", "variance": [], "study": None,
+        "per_class": [], "confused": [],
         "search": search_section(name, spec_records, store),
         "tta": sort_rows(tta_rows(spec_records), order),
         "targets": sort_rows(target_rows(spec_records), order),
@@ -162,8 +168,12 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
     summary = variant_summary(complete)
     section["rows"] = summary.reset_index().to_dict("records")
     # A search's repeated proposals are one configuration, not independent samples: no t-tests there.
-    verdicts = [(metric, compare_best(complete, metric)) for metric in TABLE_METRICS if section["search"] is None]
+    pairs = {metric: all_pairs(complete, metric) for metric in TABLE_METRICS} if section["search"] is None else {}
+    verdicts = [(metric, compare_best(complete, metric, pairs[metric])) for metric in pairs]
     section["verdicts"] = [verdict.sentence(metric.replace("_", " ")) for metric, verdict in verdicts if verdict]
+    section["pairs"] = pair_rows(pairs.get("val_accuracy", []))
+    section["pairs_note"] = correction_note(pairs.get("val_accuracy", []))
+    section["variance"] = [row for metric in TABLE_METRICS[:2] for row in components(complete, metric)]
     scored = summary["val_accuracy_mean"].dropna()
     best = scored.idxmax() if len(scored) else summary.index[0]
     section["best"] = best
@@ -220,6 +230,17 @@ def headline(section: dict, best: pd.Series | None, verdict: str | None) -> dict
         line["verdict"] = ("a search: repeated proposals are one configuration, so no test against the runner-up"
                            if section["search"] else "one variant: nothing to compare it with")
     return line
+
+
+def pair_rows(pairs: list) -> list[dict]:
+    """The all-pairs table of a family (more than two variants: with two, the verdict says it all)."""
+    if len(pairs) < 2 or all(p.p_value is None for p in pairs):
+        return []
+    return [{"a": p.a, "b": p.b, "difference": p.difference, "effect": p.effect, "test": p.test, "n": p.n,
+             "p": p.p_value, "p_corrected": p.p_corrected,
+             "verdict": "no test" if p.p_corrected is None else ("beyond noise" if p.significant else "within noise"),
+             "detectable": p.power.detectable if p.power else None,
+             "seeds_needed": p.power.seeds_needed if p.power else None} for p in pairs]
 
 
 def problem_rows(records: list[dict]) -> list[dict]:

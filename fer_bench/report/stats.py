@@ -1,13 +1,10 @@
-"""Statistics over seeds: mean, spread, 95% confidence intervals, and a best-vs-runner-up test."""
+"""Statistics over seeds: mean, spread, 95% confidence intervals, and the two-sample test of two variants."""
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-from fer_bench.report.order import variant_order
 
 ALPHA = 0.05
 
@@ -34,47 +31,6 @@ def summarize(values, bounds: tuple[float, float] | None = None) -> dict:
     return {"n": n, "mean": mean, "std": std, "ci_low": low, "ci_high": high, "wide": bool(2 * half > np.ptp(x))}
 
 
-@dataclass
-class Verdict:
-    best: str
-    runner_up: str
-    test: str
-    n: int
-    difference: float
-    p_value: float | None
-
-    @property
-    def significant(self) -> bool:
-        return self.p_value is not None and self.p_value < ALPHA
-
-    def sentence(self, metric: str) -> str:
-        if self.p_value is None and round(self.difference * 100, 2) == 0:
-            return f"{self.best} and {self.runner_up} tie on {metric}; too few seeds (n={self.n}) to say more."
-        if self.p_value is None:
-            return (f"{self.best} leads {self.runner_up} by {self.difference * 100:.2f} points of {metric}; "
-                    f"too few seeds (n={self.n}) to tell it from noise.")
-        if self.significant:
-            return (f"{self.best} beats {self.runner_up} by {self.difference * 100:.2f} points of {metric}, "
-                    f"beyond noise ({self.test}, n={self.n}, p={self.p_value:.3g}).")
-        return (f"{self.best} and {self.runner_up} are within noise on {metric}: difference "
-                f"{self.difference * 100:.2f} points ({self.test}, n={self.n}, p={self.p_value:.3g}).")
-
-
-def compare_best(frame: pd.DataFrame, metric: str) -> Verdict | None:
-    """Best variant (by mean) against the runner-up: a paired t-test over shared seeds, else Welch's."""
-    done = frame[frame["status"] == "complete"].dropna(subset=[metric])
-    # Equal means: the one the spec lists first leads, as in the tables.
-    means = done.groupby("variant")[metric].mean().reindex(variant_order(done))
-    means = means.sort_values(ascending=False, kind="stable")
-    if len(means) < 2:
-        return None
-    best, runner_up = means.index[0], means.index[1]
-    a = done[done["variant"] == best].set_index("seed")[metric]
-    b = done[done["variant"] == runner_up].set_index("seed")[metric]
-    test, n, p = two_samples(a, b)
-    return Verdict(best, runner_up, test, n, float(means.iloc[0] - means.iloc[1]), p)
-
-
 def two_samples(a: pd.Series, b: pd.Series) -> tuple[str, int, float | None]:
     """(test, n, p-value) for a against b, both indexed by seed: paired over the same seeds, else Welch's."""
     if len(a) >= 2 and len(b) >= 2 and a.std() == 0 and b.std() == 0:  # deterministic runs: no noise at all
@@ -84,9 +40,17 @@ def two_samples(a: pd.Series, b: pd.Series) -> tuple[str, int, float | None]:
         return _t_test(a, b)
 
 
-def _t_test(a: pd.Series, b: pd.Series) -> tuple[str, int, float | None]:
+def paired_seeds(a: pd.Series, b: pd.Series) -> pd.Index | None:
+    """The seeds both sides ran, when they ran exactly the same ones (two or more): a paired design."""
     shared = a.index.intersection(b.index)
     if len(shared) >= 2 and len(shared) == len(a) == len(b) and a.index.is_unique and b.index.is_unique:
+        return shared
+    return None
+
+
+def _t_test(a: pd.Series, b: pd.Series) -> tuple[str, int, float | None]:
+    shared = paired_seeds(a, b)
+    if shared is not None:
         diffs = a[shared] - b[shared]
         if np.allclose(diffs, diffs.iloc[0]):  # a constant difference has no spread to test against
             return "paired t-test over seeds", len(shared), 1.0 if diffs.iloc[0] == 0 else 0.0

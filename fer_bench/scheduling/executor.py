@@ -65,19 +65,17 @@ class Trainer:
 
     def _run(self, spec: PlannedSpec, planned: PlannedTrial, folder: Path, search: dict | None) -> dict:
         from fer_bench.data.audit import load_audit
-        from fer_bench.training.trial import ArrayCache, run_trial
+        from fer_bench.training.arrays import ArrayCache
+        from fer_bench.training.trial import RunContext, TrialInputs, run_trial
 
         data = planned.data
         self._arrays.setdefault(id(data), ArrayCache(data))
         if id(data) not in self._audits:
             self._audits[id(data)] = load_audit(data)
-        return run_trial(
-            planned.trial, planned.trial_id, spec.loaded, data, planned.splits, self._arrays[id(data)], self.env,
-            self.progress, folder,
-            {"command": self.command, "process_start": self.process_start, "audit": self._audits[id(data)],
-             "dropped_from_training": planned.dropped_from_training, "search": search,
-             "tensorboard": self.tensorboard},
-        )
+        inputs = TrialInputs(planned.trial, planned.trial_id, spec.loaded, data, planned.splits, self._arrays[id(data)],
+                             self._audits[id(data)], planned.dropped_from_training, folder, search)
+        return run_trial(inputs, RunContext(self.env, self.progress, self.command, self.process_start,
+                                            self.tensorboard))
 
 
 def _recorded(folder: Path) -> dict | None:

@@ -59,8 +59,10 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
         print(f"nothing to do: every trial is already recorded in {out} (--rerun redoes them)")
         return EXIT_OK
     skipped = sum(len(p.trials) for p in planned) - sum(r.expected for r in queue.runs if not r.proposes)
+    precision = _auto_precision(planned, overrides, env)
     progress.say(f"running {queue.expected} trials ({skipped} already recorded) on {env['backend']} "
-                 f"{device_info['kind']} ({device_info['name']}); results in {out}")
+                 f"{device_info['kind']} ({device_info['name']}){precision}; data {_data_sources(planned)}; "
+                 f"results in {out}")
     while work is not None:
         _train(work, queue, trainer)
         work = queue.next()
@@ -90,6 +92,28 @@ def _train(work, queue, trainer) -> None:
         records.append(record)
     if work.proposal is not None:
         queue.finish(work, *proposal_score(records, work.spec.loaded.spec.search.objective))
+
+
+def _data_sources(planned) -> str:
+    """Where the images come from, and how many: the bundled sample is named as such."""
+    seen = {}
+    for spec in planned:
+        data = spec.planner.data
+        seen[str(data.path)] = f"the bundled {len(data.labels)}-image sample" if data.is_sample else \
+            f"{data.path} ({len(data.labels):,} images)"
+    return ", ".join(seen.values())
+
+
+def _auto_precision(planned, overrides: Overrides, env: dict) -> str:
+    """What mixed_precision: auto means on this device, for the run's first line, when a trial asks it."""
+    asked = {overrides.precision, *(p.loaded.spec.training.mixed_precision for p in planned),
+             *(t.trial.config["training"]["mixed_precision"] for p in planned for t in p.trials)}
+    if "auto" not in asked:
+        return ""
+    from fer_bench.training.precision import choose
+
+    chosen = choose("auto", env["backend"], env["device"])
+    return f", precision auto: {chosen['chosen']} ({chosen['reason']})"
 
 
 def _check_tensorboard(backend: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from fer_bench.data.formats import FERData
-from fer_bench.data.source import load_data, resolve_data_path
+from fer_bench.data.source import ENV_VAR, load_data, resolve_data_path
 from fer_bench.data.splits import Split, describe_splits, sanity_warnings, study_splits
 from fer_bench.errors import UserError, WriteError
 from fer_bench.models import BUILDERS, ModelCost
@@ -52,7 +52,7 @@ class Planner:
 
     def plan(self, trial: Trial) -> PlannedTrial:
         ds = trial.config["dataset"]
-        key = (ds["split_seed"], ds["validation_fraction"], ds["max_train_samples"], ds["max_eval_samples"],
+        key = (trial.split_seed, ds["validation_fraction"], ds["max_train_samples"], ds["max_eval_samples"],
                ds["drop_test_duplicates"], ds["drop_blank"], ds["protocol"])
         if key not in self._splits:
             dropped = dropped_rows(self.data, *key[4:6])
@@ -114,6 +114,10 @@ def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides,
             for warning in sanity_warnings(source_summary(planners[source].data)):
                 print(f"warning: {source}: {warning}", file=sys.stderr)
         planner = planners[source]
+        if planner.data.is_sample and not data_flag and spec.spec.dataset.source != "sample":
+            print(f"warning: {spec.path}: no FER-2013 given, so the bundled {len(planner.data.labels)}-image sample "
+                  f"stands in and its accuracies say nothing of the model; give the full data with --data PATH or "
+                  f"${ENV_VAR}", file=sys.stderr)
         trials = [planner.plan(t) for t in expand(spec, overrides)]
         if only is not None:
             trials = [t for t in trials if fnmatch.fnmatchcase(t.trial_id, only)]
@@ -182,6 +186,22 @@ def done_ids(results: Path, spec_name: str) -> dict[str, str]:
     return {r["trial_id"]: r["status"] for _, r in iter_records(spec_dir)}
 
 
+def _power_note(results: Path, spec: PlannedSpec) -> str | None:
+    """What the seeds of this plan could tell apart, from the spread of earlier complete runs of the spec."""
+    from fer_bench.report.power import planning_note
+
+    spec_dir = results / spec.name
+    if spec.loaded.spec.search is not None or not spec.trials or not spec_dir.is_dir():
+        return None
+    values: dict[str, list[float]] = {}
+    for _, record in iter_records(spec_dir):
+        score = (record.get("metrics") or {}).get("val_accuracy")
+        if record.get("status") == "complete" and isinstance(score, (int, float)):
+            values.setdefault(record.get("variant"), []).append(float(score))
+    seeds = len({t.trial.seed for t in spec.trials})
+    return planning_note(values, seeds)
+
+
 def _listed(spec: PlannedSpec) -> tuple[list[PlannedTrial], list[tuple[str, int]], PlannedTrial]:
     """The trials known before a run, per oracle strategy how many it will propose, and a trial to
     size the others by."""
@@ -214,6 +234,9 @@ def print_plan(planned: list[PlannedSpec], results: Path) -> None:
               f"{first.data.describe()['source']} data {first.data.fingerprint}; "
               f"train {n['train']}, validation {n['validation']}, tests {n['public_test']}+{n['private_test']}")
         recorded = done_ids(results, spec.loaded.spec.name)
+        note = _power_note(results, spec)
+        if note:
+            print(f"  {note}")
         for planned_trial in listed:
             trial = planned_trial.trial
             cost = planned_trial.cost

@@ -7,7 +7,7 @@ import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PositiveInt, ValidationError, field_validator, model_validator
 
@@ -48,7 +48,9 @@ Monitor = Literal["val_loss", "val_accuracy", "loss", "accuracy"]
 
 class DatasetSpec(Strict):
     source: str | None = None
-    split_seed: int = Field(default=1302, ge=0)
+    # The train/validation split's seed; "per_seed": each trial's own seed, so that the split changes from one
+    # repeat to the next with the initial weights and order (a source of variance, docs/report.md)
+    split_seed: Annotated[int, Field(ge=0)] | Literal["per_seed"] = 1302
     validation_fraction: float = Field(default=0.3, gt=0.0, lt=1.0)
     max_train_samples: PositiveInt | None = None
     max_eval_samples: PositiveInt | None = None
@@ -116,7 +118,8 @@ class TrainingSpec(Strict):
     loss: Literal["categorical_crossentropy", "mean_squared_error"] = "categorical_crossentropy"
     callbacks: CallbacksSpec = Field(default_factory=CallbacksSpec)
     augmentation: AugmentationSpec = Field(default_factory=AugmentationSpec)
-    mixed_precision: Literal["mixed_float16", "mixed_bfloat16"] | None = None
+    # "auto": bfloat16 where the device computes it natively, float32 elsewhere (training/precision.py)
+    mixed_precision: Literal["mixed_float16", "mixed_bfloat16", "auto"] | None = None
     gradient_stats: bool = True  # per-layer gradient norms on a probe batch after every epoch
     keep_best_weights: bool = False
     timeout_s: float | None = Field(default=None, gt=0)  # stop training after this long: status "timeout"

@@ -30,6 +30,7 @@ class Overrides:
     budget: float | None = None
     loop: str | None = None
     max_trials: int | None = None
+    precision: str | None = None  # "float32" is the spec's default, null
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None and k != "max_trials"}
@@ -37,8 +38,9 @@ class Overrides:
     def dotted(self) -> dict[str, Any]:
         paths = {"epochs": "training.epochs", "max_train_samples": "dataset.max_train_samples",
                  "max_eval_samples": "dataset.max_eval_samples", "trial_timeout": "training.timeout_s",
-                 "budget": "training.budget_s", "loop": "training.loop"}
-        return {paths[k]: v for k, v in self.as_dict().items() if k in paths}
+                 "budget": "training.budget_s", "loop": "training.loop", "precision": "training.mixed_precision"}
+        return {paths[k]: None if (k, v) == ("precision", "float32") else v
+                for k, v in self.as_dict().items() if k in paths}
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,12 @@ class Trial:
     config: dict[str, Any]  # the resolved dataset, model and training sections
     overrides: dict[str, Any] = field(default_factory=dict)
     search: dict[str, Any] | None = None  # {"strategy", "trial_number"} for a trial a search proposed
+
+    @property
+    def split_seed(self) -> int:
+        """The seed of the train/validation split this trial trains on: its own seed under `per_seed`."""
+        chosen = self.config["dataset"]["split_seed"]
+        return self.seed if chosen == "per_seed" else chosen
 
     @property
     def slug(self) -> str:

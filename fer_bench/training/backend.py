@@ -87,7 +87,9 @@ def start_backend(device: str) -> dict:
     if device == "gpu" and not gpus:
         raise UserError(f"--device gpu: the {backend} backend sees no GPU on this machine; use --device cpu or auto")
     if gpus and device != "cpu":
-        return {"kind": "gpu", "name": gpus[0], "count": len(gpus), **_nvidia_smi()}
+        capability = _compute_capability(backend)
+        return {"kind": "gpu", "name": gpus[0], "count": len(gpus), **_nvidia_smi(),
+                **({"compute_capability": capability} if capability else {})}
     # The cores this process may run on: fewer than the machine's under taskset or a container's CPU set.
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"kind": "cpu", "name": _cpu_name(), "count": usable}
@@ -106,6 +108,27 @@ def _gpu_names(backend: str) -> list[str]:
     import torch
 
     return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+
+
+def _compute_capability(backend: str) -> str | None:
+    """The first GPU's CUDA compute capability, e.g. "9.0"; None where the backend does not say."""
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            found = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+            major_minor = found.get("compute_capability")
+        elif backend == "jax":
+            import jax
+
+            return str(next(d for d in jax.devices() if d.platform == "gpu").compute_capability)
+        else:
+            import torch
+
+            major_minor = torch.cuda.get_device_capability(0)
+        return "{}.{}".format(*major_minor) if major_minor else None
+    except (AttributeError, IndexError, StopIteration, RuntimeError, TypeError, ValueError):
+        return None
 
 
 def _nvidia_smi() -> dict:

@@ -41,7 +41,7 @@ def evaluate_saved(model_path: Path, data_flag: str | None, out: Path, name: str
     from fer_bench.data.source import load_data, resolve_data_path
     from fer_bench.data.splits import study_splits
     from fer_bench.training.memory import MemoryWatch
-    from fer_bench.training.trial import TEST_SPLITS, sample_predictions
+    from fer_bench.training.scoring import TEST_SPLITS, sample_predictions
 
     data = load_data(resolve_data_path(data_flag))
     dataset = DatasetSpec(max_eval_samples=max_eval_samples)
@@ -91,7 +91,7 @@ def load_checked(model_path: Path):
     """The saved model, or one line saying why it cannot be scored on FER-2013."""
     import keras
 
-    from fer_bench.training.trial import ShapeError, check_shapes
+    from fer_bench.training.build import ShapeError, check_shapes
 
     try:
         model = keras.models.load_model(model_path, compile=False)
@@ -109,7 +109,8 @@ def score(model, data, splits) -> tuple[dict, dict, dict]:
     """Predictions per scored split, the record's metrics (with honest scores), and the data's audit."""
     from fer_bench.data.audit import load_audit
     from fer_bench.data.leakage import dedup_masks, honest_scores
-    from fer_bench.training.trial import TEST_SPLITS, ArrayCache, evaluate, predicts
+    from fer_bench.training.arrays import ArrayCache
+    from fer_bench.training.scoring import TEST_SPLITS, evaluate, predicts
 
     arrays = ArrayCache(data)
     scored = {"validation": arrays.get(splits["validation"]), **{n: arrays.get(splits[n]) for n in TEST_SPLITS}}

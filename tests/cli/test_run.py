@@ -167,3 +167,49 @@ sweep:
     one, four = ([h["loss"] for h in found[n]["history"]] for n in (1, 4))
     assert four == pytest.approx(one, rel=1e-4)
     assert found[4]["metrics"]["val_accuracy"] == pytest.approx(found[1]["metrics"]["val_accuracy"])
+
+
+def test_the_first_line_names_the_data_and_a_stand_in_sample_is_warned_about(tmp_path):
+    """A spec written for the full data (no dataset.source) run with none given: the sample stands in,
+    and both the warning and the run's first line say so; a spec that asks for the sample is not warned."""
+    tiny = "model: {params: {conv_filters: [8], conv_kernels: [3], dense_units: []}}\ntraining: {epochs: 1}\nseeds: 1\n"
+    meant_for_full = write(tmp_path / "full.yaml", "name: full\n" + tiny)
+    asks_sample = write(tmp_path / "sample.yaml", "name: sample\ndataset: {source: sample}\n" + tiny)
+    env = {"FER_BENCH_DATA": None}
+    listed = call_main("list", meant_for_full, "--out", tmp_path / "out", env=env)
+    assert listed.returncode == 0 and "warning: " in listed.stderr
+    (warning,) = listed.stderr.strip().splitlines()
+    assert str(meant_for_full) in warning and "bundled 500-image sample stands in" in warning
+    assert "--data PATH or $FER_BENCH_DATA" in warning
+    ran = call_main("run", meant_for_full, asks_sample, "--out", tmp_path / "out", env=env)
+    assert ran.returncode == 0 and ran.stderr.count("sample stands in") == 1, ran.stderr
+    first = next(line for line in ran.stdout.splitlines() if line.startswith("running "))
+    assert "; data the bundled 500-image sample; results in" in first, first
+
+
+def test_split_seed_per_seed_draws_each_seeds_split_and_records_both_seeds(tmp_path):
+    from fer_bench.data.source import load_data
+    from fer_bench.scheduling.plan import Planner
+    from fer_bench.spec.load import load_spec
+    from fer_bench.spec.trials import Overrides, expand
+
+    tiny = ("dataset: {source: sample, split_seed: %s}\nmodel: {params: {conv_filters: [8], conv_kernels: [3], "
+            "dense_units: []}}\ntraining: {epochs: 1, gradient_stats: false}\nseeds: 2\n")
+    per_seed = write(tmp_path / "per.yaml", "name: per\n" + tiny % "per_seed")
+    fixed = write(tmp_path / "fixed.yaml", "name: per\n" + tiny % "1302")
+    planner = Planner(load_data(REPO / "fer_bench" / "sample" / "fer2013-sample.csv.gz"))
+    planned = [planner.plan(t) for t in expand(load_spec(per_seed), Overrides())]
+    assert [p.trial.split_seed for p in planned] == [0, 1]
+    validation = [set(p.splits["validation"].indices) for p in planned]
+    assert validation[0] != validation[1] and len(validation[0]) == len(validation[1])
+    assert set(planned[0].splits["public_test"].indices) == set(planned[1].splits["public_test"].indices)
+    fixed_ids = [planner.plan(t).trial_id for t in expand(load_spec(fixed), Overrides())]
+    assert not set(fixed_ids) & {p.trial_id for p in planned}  # another design, other ids
+    result = call_main("run", per_seed, "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    kept = {r["seed"]: r for _, r in iter_records(tmp_path / "out")}
+    assert {seed: r["data"]["split_seed"] for seed, r in kept.items()} == {0: 0, 1: 1}
+    assert all(r["config"]["dataset"]["split_seed"] == "per_seed" for r in kept.values())
+    assert sorted(r["trial_id"] for r in kept.values()) == sorted(p.trial_id for p in planned)
+    for record in kept.values():
+        jsonschema.validate(record, SCHEMA)

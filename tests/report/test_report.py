@@ -12,7 +12,8 @@ from conftest import call_main
 
 from fer_bench import load_records
 from fer_bench.data.formats import EMOTIONS
-from fer_bench.report.stats import compare_best, summarize
+from fer_bench.report.stats import summarize
+from fer_bench.report.verdict import compare_best
 
 # The tests marked slow read the session's one trained smoke run (the fixture trains it once).
 

@@ -19,7 +19,8 @@ from fer_bench.report.export import export_trials
 from fer_bench.report.frames import history_frame, read_all
 from fer_bench.report.order import natural_key, variant_order, variant_positions
 from fer_bench.report.render import markdown_anchors, render_report, variant_summary
-from fer_bench.report.stats import compare_best, summarize
+from fer_bench.report.stats import summarize
+from fer_bench.report.verdict import compare_best
 from fer_bench.spec.load import load_spec
 from fer_bench.spec.trials import Overrides, expand
 

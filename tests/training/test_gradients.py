@@ -15,7 +15,7 @@ import keras, numpy as np
 from fer_bench.data.source import load_data
 from fer_bench.data.formats import SAMPLE_PATH
 from fer_bench.training.gradients import GradientProbe
-from fer_bench.training.trial import build_model
+from fer_bench.training.build import build_model
 from fer_bench.spec.trials import Overrides, expand
 from fer_bench.spec.load import load_spec
 

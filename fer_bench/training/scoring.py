@@ -1,0 +1,120 @@
+"""The score phase of a trial: the held-out splits, honest scores, the best epoch's weights, test views."""
+
+import numpy as np
+
+from fer_bench.data.formats import EMOTIONS
+from fer_bench.data.leakage import dedup_masks, honest_scores
+from fer_bench.data.splits import Split
+from fer_bench.faults import fault_point
+from fer_bench.training.augment import predict_views, test_views
+from fer_bench.training.inputs import predict
+
+TEST_SPLITS = ("public_test", "private_test")
+PREDICT_BATCH = 256
+PREDICTION_SAMPLES = 24
+
+
+def score(model, monitor, inputs, validation: tuple[np.ndarray, np.ndarray]) -> dict:
+    """The record's scores of a trial that trained to its end: last and best epoch, on every split."""
+    trial, training = inputs.trial, inputs.trial.config["training"]
+    fault_point("evaluate", trial.slug)
+    tests = {name: inputs.arrays.get(inputs.splits[name]) for name in TEST_SPLITS}
+    final = evaluate(model, tests, training["loss"])
+    masks = dedup_masks(inputs.audit, inputs.data, inputs.splits)
+    last = monitor.history[-1]
+    scored = {
+        "metrics": {**metrics(last, final),
+                    **honest_scores(predicts(model), masks, final, last["val_accuracy"], validation)},
+        "confusion_matrix": {name: final[name]["confusion"] for name in TEST_SPLITS},
+        "predictions": sample_predictions(inputs.splits["public_test"], tests["public_test"][1],
+                                          final["public_test"]["probabilities"], trial.split_seed),
+        "best_epoch": monitor.best_epoch,
+    }
+    best = final
+    if monitor.best_epoch != len(monitor.history) and monitor.best_weights is not None:
+        model.set_weights(monitor.best_weights)
+        best = evaluate(model, tests, training["loss"])
+    best_epoch = monitor.history[monitor.best_epoch - 1]
+    scored["best_metrics"] = {**metrics(best_epoch, best),
+                              **honest_scores(predicts(model), masks, best, best_epoch["val_accuracy"], validation)}
+    scored["best_confusion_matrix"] = {name: best[name]["confusion"] for name in TEST_SPLITS}
+    if training["tta"] != "none":
+        scored["tta"] = tta_scores(model, {"validation": validation, **tests}, training["tta"])
+    if training["stop_at_val_accuracy"] is not None:
+        scored["time_to_target"] = time_to_target(monitor, training["stop_at_val_accuracy"], final)
+    if training["keep_best_weights"]:
+        inputs.out_dir.mkdir(parents=True, exist_ok=True)
+        model.save(inputs.out_dir / "best.keras")
+        scored["best_weights_file"] = "best.keras"
+    return scored
+
+
+def scores(probabilities: np.ndarray, labels: np.ndarray, loss: str) -> dict:
+    onehot = np.eye(len(EMOTIONS), dtype=np.float32)[labels]
+    if loss == "categorical_crossentropy":
+        value = -np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)).mean()
+    else:
+        value = np.square(probabilities - onehot).mean(axis=1).mean()
+    predicted = probabilities.argmax(axis=1)
+    matrix = np.zeros((len(EMOTIONS), len(EMOTIONS)), dtype=np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    return {"accuracy": float((predicted == labels).mean()), "loss": float(value), "confusion": matrix.tolist()}
+
+
+def evaluate(model, arrays: dict[str, tuple[np.ndarray, np.ndarray]], loss: str) -> dict:
+    results = {}
+    for name, (x, y) in arrays.items():
+        probabilities = predict(model, x, PREDICT_BATCH)
+        results[name] = {**scores(probabilities, y, loss), "probabilities": probabilities, "labels": y}
+    return results
+
+
+def predicts(model):
+    """The model's predict over images in order, as the honest scores take it."""
+    return lambda x: predict(model, x, PREDICT_BATCH)
+
+
+def sample_predictions(split: Split, labels: np.ndarray, probabilities: np.ndarray, seed: int) -> dict:
+    """Predictions for a fixed set of test images, the same for every trial with the same split seed."""
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(split.indices), size=min(PREDICTION_SAMPLES, len(split.indices)),
+                                replace=False))
+    return {
+        "split": split.name,
+        "indices": split.indices[chosen].tolist(),
+        "true": labels[chosen].tolist(),
+        "predicted": probabilities[chosen].argmax(axis=1).tolist(),
+        "probabilities": np.round(probabilities[chosen].astype(np.float64), 4).tolist(),
+    }
+
+
+def tta_scores(model, arrays: dict, mode: str) -> dict:
+    """Accuracy per split of the averaged test views (of the weights the best metrics come from)."""
+    scored = {"mode": mode, "views": len(test_views(arrays["validation"][0][:1], mode))}
+    for name, (x, y) in arrays.items():
+        probabilities = predict_views(model, x, mode, PREDICT_BATCH)
+        key = "val_accuracy" if name == "validation" else f"{name}_accuracy"
+        scored[key] = float((probabilities.argmax(axis=1) == y).mean())
+    return scored
+
+
+def time_to_target(monitor, target: float, final: dict) -> dict:
+    """When validation accuracy first reached the target, and the test accuracies there (training
+    stopped at that epoch, so they are the final weights' scores); `reached` false when it never did."""
+    hit = next((h for h in monitor.history if (h["val_accuracy"] or 0.0) >= target), None)
+    if hit is None:
+        return {"target": target, "reached": False, "epochs": len(monitor.history)}
+    return {"target": target, "reached": True, "epoch": hit["epoch"], "since_fit_start_s": hit["since_fit_start_s"],
+            "since_process_start_s": hit["since_process_start_s"],
+            **{f"{name}_accuracy": final[name]["accuracy"] for name in TEST_SPLITS}}
+
+
+def metrics(epoch: dict, tests: dict) -> dict:
+    return {
+        "train_accuracy": epoch["accuracy"],
+        "train_loss": epoch["loss"],
+        "val_accuracy": epoch["val_accuracy"],
+        "val_loss": epoch["val_loss"],
+        **{f"{name}_accuracy": tests[name]["accuracy"] for name in TEST_SPLITS},
+        **{f"{name}_loss": tests[name]["loss"] for name in TEST_SPLITS},
+    }
