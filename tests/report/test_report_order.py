@@ -45,10 +45,15 @@ def markdown_section(text: str, heading: str) -> str:
     return text[start:end]
 
 
-def markdown_variants(text: str, spec: str) -> list[str]:
+def markdown_variant_rows(text: str, spec: str) -> dict[str, str]:
+    """The spec's variants table only: the all-pairs table below it starts its rows with variant names too."""
     section = markdown_section(text, spec)
     table = section[section.index("| variant | n |"):].split("\n\n")[0]
-    return [line.split(" | ")[0].removeprefix("| ") for line in table.splitlines()[2:]]
+    return {line.split(" | ")[0].removeprefix("| "): line for line in table.splitlines()[2:]}
+
+
+def markdown_variants(text: str, spec: str) -> list[str]:
+    return list(markdown_variant_rows(text, spec))
 
 
 def html_variants(text: str, spec: str) -> list[str]:
@@ -125,8 +130,7 @@ def test_figures_follow_the_table_order_and_clip_their_error_bars(results, monke
 
 def test_two_seed_intervals_stay_inside_0_100_and_are_called_wide(results, rendered):
     frame = load_records(results)
-    rows = {line.split(" | ")[0].removeprefix("| "): line for line in
-            markdown_section(rendered["md"], "order").splitlines() if line.startswith("| ")}
+    rows = markdown_variant_rows(rendered["md"], "order")
     for variant in ORDER_VARIANTS:
         values = frame[(frame["spec"] == "order") & (frame["variant"] == variant)]["val_accuracy"].to_numpy()
         mean, sd = values.mean(), values.std(ddof=1)
