@@ -172,6 +172,18 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def one_epoch_spec(path: Path) -> Path:
+    """The least spec that trains, named after its file: one 8-filter convolution, one epoch, one seed,
+    no gradient statistics, on the bundled sample."""
+    return write(path, f"""
+name: {path.stem}
+dataset: {{source: sample}}
+model: {{params: {{conv_filters: [8], conv_kernels: [3], dense_units: []}}}}
+training: {{epochs: 1, gradient_stats: false}}
+seeds: 1
+""")
+
+
 @pytest.fixture(scope="session")
 def smoke_results(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """`fer-bench run benchmark/smoke.yaml --seeds 2` as a user runs it, trained once for every test that

@@ -82,7 +82,6 @@ def run_trial(inputs: TrialInputs, run: RunContext) -> dict:
         record["time_to_accuracy"] = time_to_accuracy(monitor.history)
         if monitor.budget_stop:
             record["stopped_by_budget"] = {"epoch": monitor.budget_stop, "budget_s": training["budget_s"]}
-        run.progress.skip_epochs(training["epochs"] - len(monitor.history))
         status, said = verdict(monitor, training)
         record.update(said)
         eval_s = None
@@ -99,9 +98,9 @@ def run_trial(inputs: TrialInputs, run: RunContext) -> dict:
         detail = traceback.format_exc()
         if monitor is not None:
             record["history"] = monitor.history
-        run.progress.skip_epochs(training["epochs"] - (len(monitor.history) if monitor is not None else 0))
         record["timing"] = {"total_s": round(time.time() - started, 3)}
     finally:
+        run.progress.skip_epochs(training["epochs"] - (len(monitor.history) if monitor is not None else 0))
         record["memory"] = memory.stop()
         keras.backend.clear_session()
     return write_record(record, inputs, detail)

@@ -6,7 +6,7 @@ import os
 
 import jsonschema
 import pytest
-from conftest import REPO, call_main, load_best_model, write
+from conftest import REPO, call_main, load_best_model, one_epoch_spec, write
 
 from fer_bench.records import iter_records
 from fer_bench.training.inputs import PIPELINE_TF_DATA
@@ -129,13 +129,7 @@ def test_keep_best_weights_saves_the_model_that_scored_best(kept_best):
 
 @pytest.mark.slow
 def test_gradient_statistics_can_be_switched_off(tmp_path):
-    spec = write(tmp_path / "nograd.yaml", """
-name: nograd
-dataset: {source: sample}
-model: {params: {conv_filters: [8], conv_kernels: [3], dense_units: []}}
-training: {epochs: 1, gradient_stats: false}
-seeds: 1
-""")
+    spec = one_epoch_spec(tmp_path / "nograd.yaml")
     assert call_main("run", spec, "--out", tmp_path / "out", "--quiet").returncode == 0
     (record,) = records(tmp_path / "out").values()
     assert "grad_norms" not in record["history"][0] and record["config"]["training"]["gradient_stats"] is False

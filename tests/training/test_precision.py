@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import call_main, write
+from conftest import call_main, one_epoch_spec, write
 
 from fer_bench.records import iter_records
 from fer_bench.training.precision import CPU_BF16_FLAGS, choose, cpu_flags
@@ -46,13 +46,7 @@ def test_cpu_flags_are_read_from_the_kernels_cpuinfo(tmp_path):
 
 @pytest.mark.slow
 def test_run_with_precision_auto_records_the_choice_and_float32_keeps_the_trial_id(tmp_path):
-    spec = write(tmp_path / "p.yaml", """
-name: p
-dataset: {source: sample}
-model: {params: {conv_filters: [8], conv_kernels: [3], dense_units: []}}
-training: {epochs: 1, gradient_stats: false}
-seeds: 1
-""")
+    spec = one_epoch_spec(tmp_path / "p.yaml")
     here = sorted(set(CPU_BF16_FLAGS) & cpu_flags())
     for flags in ([], ["--precision", "float32"], ["--precision", "auto"]):
         result = call_main("run", spec, "--out", tmp_path / "out", *flags)
