@@ -9,6 +9,7 @@ LAYERS = (  # top first; rooms on one line never import each other
     ("cli",),
     ("distributed",),
     ("scheduling",),
+    ("trackers",),
     ("training", "report"),
     ("search",),
     ("spec", "data"),

@@ -8,12 +8,12 @@ import os
 import sys
 
 from fer_bench._version import __version__
-from fer_bench.cli import clean, compare, data, evaluate, listing, mlflow, report, run, status, validate
+from fer_bench.cli import clean, compare, data, evaluate, listing, mlflow, report, run, status, validate, wandb
 from fer_bench.cli.arguments import Parser
 from fer_bench.errors import EXIT_OK, FerBenchError
 
 EXIT_USER, EXIT_INTERRUPTED = 2, 130  # 1 (write errors), 3 (failed trials), 4, 5 come from below
-VERBS = (run, listing, validate, data, report, evaluate, compare, clean, mlflow, status)
+VERBS = (run, listing, validate, data, report, evaluate, compare, clean, mlflow, wandb, status)
 COMMANDS = {verb.NAME: verb for verb in VERBS}
 
 

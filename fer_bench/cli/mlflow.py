@@ -13,7 +13,7 @@ def add_arguments(parser) -> None:
 
 
 def execute(args, argv) -> int:
-    from fer_bench.report.mlflow import export_mlflow
+    from fer_bench.trackers.mlflow import export_mlflow
 
     created, skipped = export_mlflow(args.results, args.tracking_uri, args.experiment)
     print(f"mlflow: {created} runs exported to {args.tracking_uri} (experiment {args.experiment!r}), "

@@ -1,5 +1,6 @@
 """`fer-bench run SPECS`: train every trial of the specs into records, here or spread over machines."""
 
+import json
 import os
 import platform
 import sys
@@ -18,6 +19,13 @@ def add_arguments(run) -> None:
     run.add_argument("--quiet", action="store_true", help="only the final summary")
     run.add_argument("--tensorboard", action="store_true",
                      help="also write TensorBoard logs into each trial's folder (TensorFlow backend)")
+    run.add_argument("--wandb", nargs="?", const="offline", choices=("offline", "online"), metavar="MODE",
+                     help="also stream each trial to Weights & Biases as it trains: offline (the default: run "
+                          "folders under ./wandb to `wandb sync` later) or online; project $WANDB_PROJECT or "
+                          "fer-bench (needs fer-bench[wandb])")
+    run.add_argument("--params", metavar="FILE",
+                     help="train one proposal of the spec's search: a JSON object giving each search.space key a "
+                          "value (what a W&B sweep agent writes; see `fer-bench wandb --sweep-config`)")
     spread = run.add_argument_group("spread over machines (Keras Tuner chief/worker over gRPC)")
     role = spread.add_mutually_exclusive_group()
     role.add_argument("--chief", action="store_true", help="hand the specs' trials to workers; train none here")
@@ -39,6 +47,10 @@ def execute(args, argv) -> int:
     if stray:  # they switch a Keras Tuner Tuner into distributed mode; fer-bench uses oracles and its own flags
         print(f"warning: ignoring {', '.join(stray)}: fer-bench spreads work with --chief and --worker",
               file=sys.stderr)
+    if args.params and (args.chief or args.worker):
+        raise UserError("fer-bench run: --params trains one proposal here; it does not go with --chief or --worker")
+    if args.chief and args.wandb:
+        raise UserError("fer-bench run --chief: --wandb belongs on the workers, which train (the chief trains none)")
     if args.chief:
         return _chief(args)
     if args.worker:
@@ -49,7 +61,8 @@ def execute(args, argv) -> int:
     from fer_bench.scheduling.local import run_specs
 
     return run_specs(args.specs, args.data, overrides(args), Path(args.out), args.device, args.rerun, args.quiet,
-                     command=["fer-bench", *argv], only=args.only, tensorboard=args.tensorboard)
+                     command=["fer-bench", *argv], only=args.only, tensorboard=args.tensorboard,
+                     tracker=_tracker(args), proposal=_proposal(args.params))
 
 
 def _chief(args) -> int:
@@ -74,4 +87,27 @@ def _worker(args, argv) -> int:
     worker_id = args.worker_id or f"{platform.node()}-{os.getpid()}"
     return run_worker(args.specs, args.data, overrides(args), Path(args.out), args.device, args.chief_address,
                       worker_id, args.connect_timeout, args.quiet, command=["fer-bench", *argv],
-                      tensorboard=args.tensorboard)
+                      tensorboard=args.tensorboard, tracker=_tracker(args))
+
+
+def _tracker(args):
+    if not args.wandb:
+        return None
+    from fer_bench.trackers.wandb_runs import WandbTarget
+    from fer_bench.trackers.wandb_stream import WandbStream
+
+    return WandbStream(WandbTarget(os.environ.get("WANDB_PROJECT") or "fer-bench", os.environ.get("WANDB_ENTITY"),
+                                   args.wandb))
+
+
+def _proposal(path: str | None) -> tuple[str, dict] | None:
+    """`--params FILE`: the file's name (for errors) and its JSON object."""
+    if path is None:
+        return None
+    try:
+        return path, json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"--params {path}: cannot read it ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise UserError(f"--params {path}: not JSON ({str(exc).splitlines()[0]}); give an object such as "
+                        '{"model.params.dropout": 0.25}') from None

@@ -35,7 +35,7 @@ def run_chief(paths: list[str], data_flag: str | None, overrides: Overrides, out
 
 def run_worker(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str, address: str,
                worker_id: str, connect_timeout_s: float, quiet: bool, command: list[str],
-               tensorboard: bool = False) -> int:
+               tensorboard: bool = False, tracker=None) -> int:
     """Train what the chief hands out until it says stop."""
     started, process_start = time.time(), process_start_time()
     out = check_results_dir(out)
@@ -52,7 +52,7 @@ def run_worker(paths: list[str], data_flag: str | None, overrides: Overrides, ou
     progress.say(f"worker {worker_id}: working for the chief at {address} on {env['backend']} "
                  f"{device_info['kind']} ({device_info['name']}); results in {out}")
     trainer = Trainer(out, env, progress, command, process_start, rerun=False, assigned=True,
-                      tensorboard=tensorboard)
+                      tensorboard=tensorboard, tracker=tracker)
     try:
         work_loop(client, planned, trainer)
     finally:

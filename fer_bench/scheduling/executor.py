@@ -15,12 +15,12 @@ class Trainer:
     """Shares the float arrays and the audit of each data set between the trials it trains."""
 
     def __init__(self, out: Path, env: dict, progress, command: list[str], process_start: float, rerun: bool,
-                 assigned: bool = False, tensorboard: bool = False):
+                 assigned: bool = False, tensorboard: bool = False, tracker=None):
         self.out, self.env, self.progress = out, env, progress
         self.command, self.process_start, self.rerun = command, process_start, rerun
         # A chief's assignment is exclusive: a claim left by a dead worker on another host is taken over.
         self.assigned = assigned
-        self.tensorboard = tensorboard
+        self.tensorboard, self.tracker = tensorboard, tracker
         self.counts = {status: 0 for status in STATUSES}
         self.elsewhere = 0
         self._arrays, self._audits = {}, {}
@@ -75,7 +75,7 @@ class Trainer:
         inputs = TrialInputs(planned.trial, planned.trial_id, spec.loaded, data, planned.splits, self._arrays[id(data)],
                              self._audits[id(data)], planned.dropped_from_training, folder, search)
         return run_trial(inputs, RunContext(self.env, self.progress, self.command, self.process_start,
-                                            self.tensorboard))
+                                            self.tensorboard, self.tracker))
 
 
 def _recorded(folder: Path) -> dict | None:

@@ -30,11 +30,11 @@ def start(device: str, planned):
 
 def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str,
               rerun: bool, quiet: bool, command: list[str], only: str | None = None,
-              tensorboard: bool = False) -> int:
+              tensorboard: bool = False, tracker=None, proposal: tuple[str, dict] | None = None) -> int:
     started, process_start = time.time(), process_start_time()
     out = check_results_dir(out)
     fault_point("data")
-    planned = plan_specs(paths, data_flag, overrides, only)
+    planned = plan_specs(paths, data_flag, overrides, only, proposal)
     recorded = recorded_trials(planned, out, rerun)
     searching = any(p.loaded.spec.search for p in planned)
     if not searching and not _sweep_pending(planned, recorded):
@@ -51,7 +51,7 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     progress = Progress(queue.expected, [max(epochs)] * queue.expected, quiet=quiet)
     if tensorboard:
         _check_tensorboard(env["backend"])
-    trainer = Trainer(out, env, progress, command, process_start, rerun, tensorboard=tensorboard)
+    trainer = Trainer(out, env, progress, command, process_start, rerun, tensorboard=tensorboard, tracker=tracker)
     work = queue.next()
     if work is None:
         for search in queue.searches():

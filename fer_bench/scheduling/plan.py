@@ -1,6 +1,7 @@
 """Specs + data -> the trials a run will make, with ids, sizes and a time estimate (`fer-bench list`)."""
 
 import contextlib
+import dataclasses
 import fnmatch
 import json
 import os
@@ -22,7 +23,15 @@ from fer_bench.records import DONE_STATUSES, iter_records
 from fer_bench.spec.load import load_spec
 from fer_bench.spec.schema import LoadedSpec
 from fer_bench.spec.search import grid_points
-from fer_bench.spec.trials import Overrides, Trial, describe_trials, expand, search_trials
+from fer_bench.spec.trials import (
+    Overrides,
+    Trial,
+    check_proposal,
+    describe_trials,
+    expand,
+    proposal_trials,
+    search_trials,
+)
 from fer_bench.storage import cache_dir, write_json_atomic
 
 # A forward pass costs about a third of a training step (forward, backward, update).
@@ -98,13 +107,17 @@ def source_summary(data: FERData) -> dict:
 
 
 def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides,
-               only: str | None = None) -> list[PlannedSpec]:
-    """Validate every spec and load its data before anything trains: bad input fails early."""
+               only: str | None = None, proposal: tuple[str, dict] | None = None) -> list[PlannedSpec]:
+    """Validate every spec and load its data before anything trains: bad input fails early. `proposal`
+    (`run --params`: its file and values) turns each spec's search into that one proposal's trials."""
     loaded = [load_spec(Path(p)) for p in paths]
     names = [spec.spec.name for spec in loaded]
     for name in names:
         if names.count(name) > 1:
             raise UserError(f"two specs are both named {name!r}: their results would mix")
+    for spec in loaded:  # before any data is read
+        if proposal is not None:
+            check_proposal(spec, proposal[1], proposal[0])
     planners: dict[Path, Planner] = {}
     planned = []
     for spec in loaded:
@@ -118,7 +131,11 @@ def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides,
             print(f"warning: {spec.path}: no FER-2013 given, so the bundled {len(planner.data.labels)}-image sample "
                   f"stands in and its accuracies say nothing of the model; give the full data with --data PATH or "
                   f"${ENV_VAR}", file=sys.stderr)
-        trials = [planner.plan(t) for t in expand(spec, overrides)]
+        if proposal is not None:
+            trials = [planner.plan(t) for t in proposal_trials(spec, overrides, proposal[1], proposal[0])]
+            spec = dataclasses.replace(spec, spec=spec.spec.model_copy(update={"search": None}))
+        else:
+            trials = [planner.plan(t) for t in expand(spec, overrides)]
         if only is not None:
             trials = [t for t in trials if fnmatch.fnmatchcase(t.trial_id, only)]
         planned.append(PlannedSpec(spec, trials, planner, overrides, only))

@@ -113,6 +113,30 @@ def search_trials(loaded: LoadedSpec, overrides: Overrides, strategy: str, numbe
                   {"strategy": strategy, "trial_number": number}) for seed in range(executions)]
 
 
+def proposal_trials(loaded: LoadedSpec, overrides: Overrides, values: dict[str, Any], source: str) -> list[Trial]:
+    """`run --params`: one proposal of the spec's search made elsewhere (a W&B sweep agent's), as a search
+    trial of its own strategy ("wandb"): its trial ids never meet those of the spec's own strategies."""
+    check_proposal(loaded, values, source)
+    return search_trials(loaded, overrides, "wandb", 0, {key: values[key] for key in loaded.spec.search.space})
+
+
+def check_proposal(loaded: LoadedSpec, values: Any, source: str) -> None:
+    """Every key of the search space given a value, and no other key; the values are checked as trials."""
+    search = loaded.spec.search
+    if search is None:
+        raise UserError(f"{source}: --params sets the keys of a spec's search.space; {loaded.path} has no search block")
+    allowed = ", ".join(search.space)
+    if not isinstance(values, dict):
+        raise UserError(f"{source}: --params needs a JSON object of search.space keys ({allowed})")
+    for key in values:
+        if key not in search.space:
+            raise UserError(f"{source}: key {key!r} is not in {loaded.path}'s search.space; allowed: {allowed}")
+    for key in search.space:
+        if key not in values:
+            raise UserError(f"{source}: no value for {key!r}; give every key of {loaded.path}'s search.space: "
+                            f"{allowed}")
+
+
 def _resolve(doc: dict, settings: list[tuple[str, Any, str, str]], overrides: Overrides, path: Path) -> dict:
     """The validated dataset, model and training sections of `doc` with `settings` applied.
 

@@ -47,6 +47,8 @@ def train(built: Built, monitor: TrialMonitor, inputs, run, trained: Trained) ->
     gc.freeze()
     try:
         callbacks = [monitor, *make_callbacks(training["callbacks"])]
+        if run.tracker is not None:
+            callbacks.append(run.tracker.callback(monitor))
         if training["loop"] == "device":
             check_backend(keras.backend.backend(), f"{inputs.loaded.path}: trial {trial.slug}")
             loop = prepare(built.model, training["batch_size"], trial.seed, training["shuffle"],

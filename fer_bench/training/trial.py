@@ -36,6 +36,7 @@ class RunContext:
     command: list[str] | None
     process_start: float
     tensorboard: bool = False  # `run --tensorboard`: event files in the trial's folder (TensorFlow)
+    tracker: object | None = None  # `run --wandb`: start(record), callback(monitor), finish(record)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ def run_trial(inputs: TrialInputs, run: RunContext) -> dict:
     run.progress.start_trial(trial.slug, training["epochs"])
     monitor, detail, trained = None, None, Trained()
     memory = MemoryWatch().start()
+    if run.tracker is not None:
+        run.tracker.start(record)
     try:
         set_random_seed(trial.seed)
         record["precision"] = precision.choose(training["mixed_precision"], run.env["backend"], run.env["device"])
@@ -103,7 +106,10 @@ def run_trial(inputs: TrialInputs, run: RunContext) -> dict:
         run.progress.skip_epochs(training["epochs"] - (len(monitor.history) if monitor is not None else 0))
         record["memory"] = memory.stop()
         keras.backend.clear_session()
-    return write_record(record, inputs, detail)
+    record = write_record(record, inputs, detail)
+    if run.tracker is not None:
+        run.tracker.finish(record)
+    return record
 
 
 def open_record(inputs: TrialInputs, run: RunContext, started: float) -> dict:

@@ -238,6 +238,19 @@ CASES = [
      "a spec is at most 1 MiB"),
     ("spec-endless", "spec: a device that never ends (`/dev/zero`)", {}, ["validate", "/dev/zero"],
      "a spec is at most 1 MiB"),
+    # W&B (#30): a proposal given from outside, and the export's own flags.
+    ("params-unknown-key", "CLI: `run --params` with a key outside search.space",
+     {"s.yaml": SEARCH.format(space="model.params.dropout: {type: choice, values: [0.0, 0.5]}"),
+      "p.json": '{"model.params.dropuot": 0.1}'}, ["run", "s.yaml", "--params", "p.json"],
+     "key 'model.params.dropuot' is not in s.yaml's search.space; allowed: model.params.dropout"),
+    ("params-not-json", "CLI: `run --params` file that is not JSON", {"s.yaml": GOOD, "p.json": "dropout: 0.1"},
+     ["run", "s.yaml", "--params", "p.json"], "--params p.json: not JSON"),
+    ("params-no-search", "CLI: `run --params` on a spec without a search", {"s.yaml": GOOD, "p.json": "{}"},
+     ["run", "s.yaml", "--params", "p.json"], "has no search block"),
+    ("wandb-nothing", "CLI: `wandb` with neither results nor --sweep-config", {}, ["wandb"],
+     "give RESULTS folders to export, or --sweep-config SPEC"),
+    ("sweep-config-no-search", "CLI: `wandb --sweep-config` on a spec without a search", {"s.yaml": GOOD},
+     ["wandb", "--sweep-config", "s.yaml"], "needs a spec with a search block"),
 ]
 
 
