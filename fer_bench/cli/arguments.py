@@ -59,6 +59,9 @@ def add_trial_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-trials", type=positive, metavar="N",
                    help="searches: each strategy proposes at most N trials (grid: its first N points); "
                         "a later run without it goes on from there")
+    p.add_argument("--search-seed", type=positive, metavar="N",
+                   help="searches: override search.seed, the random and Bayesian oracles' seed; runs with several "
+                        "seeds into one results folder give the report the spread of each strategy over seeds")
     p.add_argument("--only", metavar="PATTERN",
                    help="a subset: trial ids matching this glob (sweeps), strategies matching it (searches)")
 
@@ -68,4 +71,4 @@ def overrides(args):
     from fer_bench.spec.trials import Overrides
 
     return Overrides(args.epochs, args.max_train_samples, args.max_eval_samples, args.seeds, args.trial_timeout,
-                     args.budget, args.loop, args.max_trials, args.precision)
+                     args.budget, args.loop, args.max_trials, args.precision, args.search_seed)

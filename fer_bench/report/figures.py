@@ -11,13 +11,13 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from fer_bench.data.formats import EMOTIONS  # noqa: E402
-from fer_bench.report.order import natural_key, variant_groups  # noqa: E402
+from fer_bench.report.order import variant_groups  # noqa: E402
 
 SPLITS = (("val_accuracy", "validation"), ("public_test_accuracy", "PublicTest"),
           ("private_test_accuracy", "PrivateTest"))
 
 
-def _png(fig) -> bytes:
+def png_bytes(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -38,7 +38,7 @@ def accuracy_bars(summary: pd.DataFrame) -> bytes:
     ax.set_ylabel("accuracy (mean, 95% CI clipped to 0-1)")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def learning_curves(history: pd.DataFrame) -> bytes:
@@ -62,7 +62,7 @@ def learning_curves(history: pd.DataFrame) -> bytes:
     columns = min(4, len(labels))
     fig.legend(_read_across(handles, columns), _read_across(labels, columns), loc="lower center", ncol=columns,
                fontsize=7, bbox_to_anchor=(0.5, -0.12))
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _read_across(entries: list, columns: int) -> list:
@@ -82,7 +82,7 @@ def lr_schedule(history: pd.DataFrame) -> bytes:
     ax.set_ylabel("learning rate")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def gradient_norms(history: pd.DataFrame, variant: str) -> bytes:
@@ -99,7 +99,7 @@ def gradient_norms(history: pd.DataFrame, variant: str) -> bytes:
     ax.set_title(variant, fontsize=9)
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def confusion(matrix: np.ndarray, title: str) -> bytes:
@@ -116,7 +116,7 @@ def confusion(matrix: np.ndarray, title: str) -> bytes:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title, fontsize=9)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def pairs_grid(data, pairs: list[tuple[int, int]]) -> bytes:
@@ -130,7 +130,7 @@ def pairs_grid(data, pairs: list[tuple[int, int]]) -> bytes:
             ax.imshow(data.pixels[k], cmap="gray", vmin=0, vmax=255)
             ax.set_title(f"{USAGES[data.usage[k]]} #{k}\n{EMOTIONS[data.labels[k]]}", fontsize=7)
             ax.axis("off")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def sample_grid(images: np.ndarray, true: list[int], predicted: list[int]) -> bytes:
@@ -148,44 +148,4 @@ def sample_grid(images: np.ndarray, true: list[int], predicted: list[int]) -> by
                 fontsize=7, color="green" if t == p else "red")
     ax.imshow(canvas, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
     ax.axis("off")
-    return _png(fig)
-
-
-def best_so_far(curves: dict[str, list[tuple[int, float | None]]], objective: str) -> bytes:
-    """Per strategy, the best objective reached up to each trial number (steps)."""
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    for strategy, curve in curves.items():
-        points = [(n, best) for n, best in curve if best is not None]
-        if points:
-            ax.step(*zip(*points), where="post", marker="o", markersize=3, label=strategy)
-    ax.set_xlabel("trial number")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(f"best {objective} so far")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _png(fig)
-
-
-def parameter_scores(results: dict[str, list[tuple[int, dict, float | None]]], objective: str) -> bytes:
-    """One panel per searched key: its value against the trial's score; lists and names as categories."""
-    keys = list(next(params for rows in results.values() for _, params, _ in rows))
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.4), squeeze=False)
-    for ax, key in zip(axes[0], keys):
-        values = [params[key] for rows in results.values() for _, params, score in rows if score is not None]
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        categories = sorted({str(v) for v in values}, key=natural_key) if not numeric else []
-        for strategy, rows in results.items():
-            xs = [params[key] if numeric else categories.index(str(params[key]))
-                  for _, params, score in rows if score is not None]
-            ys = [score for _, _, score in rows if score is not None]
-            ax.scatter(xs, ys, s=18, alpha=0.7, label=strategy)
-        positive = numeric and values and min(values) > 0
-        if positive and max(values) / min(values) >= 100:
-            ax.set_xscale("log")
-        if categories:
-            ax.set_xticks(range(len(categories)), categories, rotation=20, ha="right", fontsize=7)
-        ax.set_xlabel(key.rsplit(".", 1)[-1])
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel(objective)
-    axes[0][-1].legend(fontsize=7)
-    return _png(fig)
+    return png_bytes(fig)

@@ -21,6 +21,7 @@ from fer_bench.errors import UserError, WriteError
 from fer_bench.records import ACCURACY_THRESHOLDS
 from fer_bench.report import figures
 from fer_bench.report.frames import history_frame, read_all, trials_frame
+from fer_bench.report.importance import importance_section
 from fer_bench.report.order import sort_rows, variant_groups, variant_order
 from fer_bench.report.pairs import all_pairs, correction_note
 from fer_bench.report.power import MOST_SEEDS
@@ -155,6 +156,7 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         "rows": [], "figures": [], "verdicts": [], "pairs": [], "pairs_note": "", "variance": [], "study": None,
         "per_class": [], "confused": [],
         "search": search_section(name, spec_records, store),
+        "importance": importance_section(name, spec_records, store),
         "tta": sort_rows(tta_rows(spec_records), order),
         "targets": sort_rows(target_rows(spec_records), order),
     }

@@ -1,10 +1,52 @@
-"""The search part of a spec's report: strategies side by side, best so far, parameters against score."""
+"""The search part of a spec's report: strategies side by side, best so far against trials, epochs and
+training seconds (over search seeds where several ran), and parameters against score."""
 
 import statistics
+from dataclasses import dataclass, field
 
-from fer_bench.report import figures
-from fer_bench.search.summary import WITHIN, strategy_summary
+from fer_bench.report import search_figures
+from fer_bench.search.summary import WITHIN, better
 from fer_bench.spec.search import STRATEGIES
+
+
+@dataclass
+class SearchRun:
+    """One strategy under one search seed: its proposals in order, each with its score and compute."""
+
+    strategy: str
+    seed: int
+    proposals: list[dict] = field(default_factory=list)  # number, params, score, epochs, seconds, tests
+
+    def curve(self, direction: str) -> list[tuple[int, int, float, float | None]]:
+        """(trials, epochs, training seconds, best score so far) after each proposal, compute cumulative."""
+        points, epochs, seconds, best = [], 0, 0.0, None
+        for count, proposal in enumerate(self.proposals, 1):
+            epochs, seconds = epochs + proposal["epochs"], seconds + proposal["seconds"]
+            if proposal["score"] is not None and better(proposal["score"], best, direction):
+                best = proposal["score"]
+            points.append((count, epochs, seconds, best))
+        return points
+
+
+def search_runs(records: list[dict]) -> list[SearchRun]:
+    """The search's records as runs per strategy and search seed, proposals in trial order."""
+    groups: dict[tuple, list[dict]] = {}
+    for record in records:
+        search = record["search"]
+        key = (search["strategy"], search.get("search_seed", 1), search["trial_number"])
+        groups.setdefault(key, []).append(record)
+    runs: dict[tuple, SearchRun] = {}
+    for (strategy, seed, number), group in sorted(groups.items(), key=lambda item: (
+            STRATEGIES.index(item[0][0]), item[0][1], item[0][2])):
+        values = [r["search"]["objective_value"] for r in group]
+        complete = None not in values
+        runs.setdefault((strategy, seed), SearchRun(strategy, seed)).proposals.append({
+            "number": number, "params": group[0]["params"], "score": statistics.fmean(values) if complete else None,
+            "epochs": sum(len(r.get("history") or []) for r in group),
+            "seconds": sum((r.get("timing") or {}).get("fit_s") or 0.0 for r in group),
+            "tests": {split: statistics.fmean(r["metrics"][f"{split}_accuracy"] for r in group)
+                      for split in ("public_test", "private_test")} if complete else {}})
+    return list(runs.values())
 
 
 def search_section(name: str, records: list[dict], store) -> dict | None:
@@ -14,35 +56,48 @@ def search_section(name: str, records: list[dict], store) -> dict | None:
         return None
     first = searched[0]["search"]
     direction, objective = first["direction"], first["objective"]
-    proposals: dict[tuple, list[dict]] = {}
-    for record in searched:
-        proposals.setdefault((record["search"]["strategy"], record["search"]["trial_number"]), []).append(record)
-    present = {strategy for strategy, _ in proposals}
-    results: dict[str, list[tuple]] = {s: [] for s in STRATEGIES if s in present}
-    tests = {}
-    for (strategy, number), group in sorted(proposals.items(), key=lambda item: item[0][1]):
-        values = [r["search"]["objective_value"] for r in group]
-        score = None if any(v is None for v in values) else statistics.fmean(values)
-        results[strategy].append((number, group[0]["params"], score))
-        if score is not None:
-            tests[(strategy, number)] = {split: statistics.fmean(r["metrics"][f"{split}_accuracy"] for r in group)
-                                         for split in ("public_test", "private_test")}
-    summary = strategy_summary(results, direction)
-    for row in summary["rows"]:
-        row["tests"] = tests.get((row["strategy"], row["at"]), {})
-        row["params_text"] = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in row["params"].items())
-    section = {"objective": objective, "direction": direction, "within": WITHIN, "overall": summary["overall"],
-               "rows": summary["rows"], "figures": []}
-    if summary["overall"] is None:
+    runs = search_runs(searched)
+    scores = [p["score"] for run in runs for p in run.proposals if p["score"] is not None]
+    overall = (max(scores) if direction == "max" else min(scores)) if scores else None
+    several_seeds = len({run.seed for run in runs}) > 1
+    rows = [run_row(run, overall, direction, several_seeds) for run in runs]
+    section = {"objective": objective, "direction": direction, "within": WITHIN, "overall": overall, "rows": rows,
+               "figures": []}
+    if overall is None:
         return section
+    curves: dict[str, list] = {}
+    for run in runs:
+        curves.setdefault(run.strategy, []).append(run.curve(direction))
+    spread = " (line: the median over search seeds; band: their range)" if several_seeds else ""
     section["figures"].append((
-        f"Best {objective} so far against trial number, per strategy (the study's figure 3.3); best of all "
-        f"{summary['overall']:.4f}",
-        store.add(f"{name}-best-so-far", figures.best_so_far({r["strategy"]: r["curve"] for r in summary["rows"]},
-                                                             objective))))
-    top = next(r for r in summary["rows"] if r["best"] == summary["overall"])
+        f"Best {objective} so far against trials (the study's figure 3.3), training epochs and training seconds "
+        f"spent, per strategy{spread}; best of all {overall:.4f}",
+        store.add(f"{name}-best-so-far", search_figures.best_so_far(curves, objective))))
+    top = next(r for r in rows if r["best"] == overall)
+    results = {run.strategy + (f" seed {run.seed}" if several_seeds else ""):
+               [(p["number"], p["params"], p["score"]) for p in run.proposals] for run in runs}
     section["figures"].append((
         f"Each searched parameter against {objective}; every completed trial, coloured by strategy; best: "
         f"{top['params_text']} ({top['strategy']} trial {top['at']})",
-        store.add(f"{name}-parameters", figures.parameter_scores(results, objective))))
+        store.add(f"{name}-parameters", search_figures.parameter_scores(results, objective))))
     return section
+
+
+def run_row(run: SearchRun, overall: float | None, direction: str, several_seeds: bool) -> dict:
+    """A strategy's line: its best and where, and the compute it took to come within WITHIN of the best of all."""
+    done = [p for p in run.proposals if p["score"] is not None]
+    curve = run.curve(direction)
+    row = {"strategy": run.strategy + (f" (seed {run.seed})" if several_seeds else ""), "trials": len(run.proposals),
+           "unscored": len(run.proposals) - len(done), "best": None, "at": None, "near_at": None, "params": {},
+           "params_text": "", "tests": {}, "epochs": curve[-1][1] if curve else 0,
+           "seconds": curve[-1][2] if curve else 0.0, "near_epochs": None, "near_seconds": None}
+    if not done:
+        return row
+    best = (max if direction == "max" else min)(done, key=lambda p: p["score"])
+    row.update(best=best["score"], at=best["number"], params=best["params"], tests=best["tests"],
+               params_text=", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in best["params"].items()))
+    for proposal, (_, epochs, seconds, _) in zip(run.proposals, curve):
+        if proposal["score"] is not None and abs(proposal["score"] - overall) <= WITHIN:
+            row.update(near_at=proposal["number"], near_epochs=epochs, near_seconds=seconds)
+            break
+    return row

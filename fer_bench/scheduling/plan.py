@@ -115,6 +115,8 @@ def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides,
     for name in names:
         if names.count(name) > 1:
             raise UserError(f"two specs are both named {name!r}: their results would mix")
+    if overrides.search_seed and not any(spec.spec.search for spec in loaded):
+        raise UserError(f"--search-seed seeds a search; {', '.join(paths)} has no search block")
     for spec in loaded:  # before any data is read
         if proposal is not None:
             check_proposal(spec, proposal[1], proposal[0])
@@ -131,6 +133,9 @@ def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides,
             print(f"warning: {spec.path}: no FER-2013 given, so the bundled {len(planner.data.labels)}-image sample "
                   f"stands in and its accuracies say nothing of the model; give the full data with --data PATH or "
                   f"${ENV_VAR}", file=sys.stderr)
+        if overrides.search_seed and spec.spec.search:  # the oracles take their seed from the spec
+            search = spec.spec.search.model_copy(update={"seed": overrides.search_seed})
+            spec = dataclasses.replace(spec, spec=spec.spec.model_copy(update={"search": search}))
         if proposal is not None:
             trials = [planner.plan(t) for t in proposal_trials(spec, overrides, proposal[1], proposal[0])]
             spec = dataclasses.replace(spec, spec=spec.spec.model_copy(update={"search": None}))

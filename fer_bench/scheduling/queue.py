@@ -111,7 +111,8 @@ class SearchRun:
                     continue
                 return Work(self.planned, trials, proposal, {
                     "strategy": strategy.name, "trial_number": proposal.number,
-                    "tuner_trial_id": proposal.tuner_trial_id, "objective": self.search.objective,
+                    "tuner_trial_id": proposal.tuner_trial_id, "search_seed": self.search.seed,
+                    "objective": self.search.objective,
                     "direction": self.search.direction, "best_before": self.results[strategy.name].best})
         return None
 

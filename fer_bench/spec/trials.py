@@ -31,6 +31,7 @@ class Overrides:
     loop: str | None = None
     max_trials: int | None = None
     precision: str | None = None  # "float32" is the spec's default, null
+    search_seed: int | None = None  # search.seed: the oracles' seed; enters the ids of random and Bayesian trials
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None and k != "max_trials"}
@@ -51,7 +52,7 @@ class Trial:
     seed: int
     config: dict[str, Any]  # the resolved dataset, model and training sections
     overrides: dict[str, Any] = field(default_factory=dict)
-    search: dict[str, Any] | None = None  # {"strategy", "trial_number"} for a trial a search proposed
+    search: dict[str, Any] | None = None  # {"strategy", "trial_number", "search_seed"} for a search's trial
 
     @property
     def split_seed(self) -> int:
@@ -78,6 +79,10 @@ class Trial:
         identity = {"spec": self.spec_name, "config": hashed, "seed": self.seed, "data": data_fingerprint}
         if self.search:  # equal parameters under two strategies are two trials
             identity["strategy"] = self.search["strategy"]
+            # ... and under two seeds of an oracle (the grid's points do not depend on it); seed 1, the
+            # default, stays out, so the ids of searches run before the seed was kept are unchanged
+            if self.search.get("search_seed", 1) != 1 and self.search["strategy"] not in ("grid", "wandb"):
+                identity["search_seed"] = self.search["search_seed"]
         blob = json.dumps(identity, sort_keys=True)
         return f"{self.slug}_{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
 
@@ -110,7 +115,9 @@ def search_trials(loaded: LoadedSpec, overrides: Overrides, strategy: str, numbe
     variant = slugify("_".join(f"{k.rsplit('.', 1)[-1]}-{value_label(v)}" for k, v in values.items()))
     executions = overrides.seeds or spec.search.executions
     return [Trial(spec.name, variant, dict(values), seed, config, overrides.as_dict(),
-                  {"strategy": strategy, "trial_number": number}) for seed in range(executions)]
+                  {"strategy": strategy, "trial_number": number,
+                   "search_seed": overrides.search_seed or spec.search.seed})
+            for seed in range(executions)]
 
 
 def proposal_trials(loaded: LoadedSpec, overrides: Overrides, values: dict[str, Any], source: str) -> list[Trial]:

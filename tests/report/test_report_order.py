@@ -58,7 +58,8 @@ def markdown_variants(text: str, spec: str) -> list[str]:
 
 def html_variants(text: str, spec: str) -> list[str]:
     section = text[text.index(f'<section id="spec-{spec}">'):]
-    table = section[section.index('<table class="variants">'):section.index("</table>")]
+    start = section.index('<table class="variants">')
+    table = section[start:section.index("</table>", start)]
     return re.findall(r"<tr><td>([^<]+)</td><td>\d+</td>", table)
 
 
@@ -107,7 +108,7 @@ def test_search_variants_come_in_trial_number_order():
 
 
 def test_figures_follow_the_table_order_and_clip_their_error_bars(results, monkeypatch):
-    monkeypatch.setattr(figures, "_png", lambda fig: fig)
+    monkeypatch.setattr(figures, "png_bytes", lambda fig: fig)
     frame = load_records(results)
     summary = variant_summary(frame[(frame["spec"] == "order") & (frame["status"] == "complete")])
     history = history_frame(read_all([results]))

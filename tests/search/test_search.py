@@ -153,6 +153,40 @@ def test_equal_parameters_under_two_strategies_are_two_trials(whole_search):
 
 
 @pytest.mark.slow
+def test_a_second_search_seed_trains_its_own_oracle_trials_and_the_report_shows_the_spread(whole_search, tmp_path):
+    """`--search-seed 2` into the same results: the grid's points do not depend on the seed, so nothing of
+    it trains again; random's trials are new ones (their ids carry the seed even where the values repeat),
+    and the report gives each strategy under each seed a line with its compute, and draws the spread."""
+    spec, whole, _ = whole_search
+    shutil.copytree(whole, tmp_path / "out")
+    grid = call_main("run", spec, "--out", tmp_path / "out", "--search-seed", "2", "--only", "grid")
+    assert grid.returncode == 0 and trainings(grid.stdout) == 0, grid.stdout[-2000:]
+    second = call_main("run", spec, "--out", tmp_path / "out", "--search-seed", "2", "--only", "random")
+    assert second.returncode == 0 and trainings(second.stdout) == 4, second.stdout[-2000:]
+    records = [r for _, r in iter_records(tmp_path / "out")]
+    seeds = {}
+    for record in records:
+        seeds.setdefault((record["search"]["strategy"], record["search"]["search_seed"]), []).append(record)
+    assert {k: len(v) for k, v in seeds.items()} == {("grid", 1): 4, ("random", 1): 4, ("bayesian", 1): 4,
+                                                     ("random", 2): 4}
+    assert all(r["overrides"]["search_seed"] == 2 for r in seeds[("random", 2)])
+    assert not {r["trial_id"] for r in seeds[("random", 2)]} & {r["trial_id"] for r in seeds[("random", 1)]}
+    report = call_main("report", tmp_path / "out", "-o", tmp_path / "report.md")
+    assert report.returncode == 0, report.stderr[-2000:]
+    text = (tmp_path / "report.md").read_text()
+    assert "the median over search seeds; band: their range" in text
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in text.splitlines()
+            if line.startswith(("| grid (", "| random (", "| bayesian ("))}
+    assert list(rows) == ["grid (seed 1)", "random (seed 1)", "random (seed 2)", "bayesian (seed 1)"]
+    for (strategy, seed), group in seeds.items():
+        cells = rows[f"{strategy} (seed {seed})"]
+        assert int(cells[8]) == sum(len(r["history"]) for r in group)  # epochs spent
+        assert float(cells[9].replace(",", "")) == pytest.approx(sum(r["timing"]["fit_s"] for r in group), abs=0.5)
+        if cells[6] != "-":  # epochs to come near the best of all: at most what the strategy spent
+            assert 1 <= int(cells[6]) <= int(cells[8])
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(("where", "done_before"), [("between_trials:random-002*", ("grid",)),
                                                     ("mid_epoch:bayesian-003*", ("grid", "random"))],
                          ids=["between_trials:random-002*", "mid_epoch:bayesian-003*"])
