@@ -76,3 +76,13 @@ def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
     upward.write_text("def f():\n    from fer_bench.training.trial import run_trial\n")
     monkeypatch.setattr(__import__(__name__), "PACKAGE", tmp_path / "fer_bench")
     assert violations() == ["data/bad.py:2: data imports fer_bench.training.trial (training)"]
+
+
+def test_every_function_of_a_trial_stays_under_60_lines():
+    """One trial read as its phases (#27): a function of fer_bench/training/ that grows past 60 lines is
+    doing two phases' work."""
+    long = [f"{path.name}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for path in sorted((PACKAGE / "training").glob("*.py"))
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 >= 60]
+    assert not long, long

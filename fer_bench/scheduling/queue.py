@@ -93,8 +93,8 @@ class SearchRun:
         executions = planned.overrides.seeds or self.search.executions
         per_strategy = self.search.trials_per_strategy(limit)
         budget = sum(n for s, n in per_strategy.items() if s in planned.strategies) * executions
-        done = sum(1 for r in records.values() if r.get("status") in DONE_STATUSES
-                   and (r.get("search") or {}).get("strategy") in planned.strategies)
+        done = sum(1 for r in records.values() if r.get("status") in DONE_STATUSES and _counts_here(
+            r.get("search") or {}, planned.strategies, self.search.seed))
         self.expected = max(budget - done, 0)
         self.replayed = 0
 
@@ -145,6 +145,13 @@ class SearchRun:
             lines.append(f"  {row['strategy']:<10}{row['trials']:>7}{row['unscored']:>9}{best:>9}  "
                          f"{row['at'] or '-':>8}{row['near_at'] or '-':>9}  {shown}".rstrip())
         return lines
+
+
+def _counts_here(search: dict, strategies: list[str], seed: int) -> bool:
+    """A recorded search trial this search would replay: one of its strategies, under its seed (the grid's
+    points are every seed's)."""
+    return search.get("strategy") in strategies and (search["strategy"] == "grid"
+                                                     or search.get("search_seed", 1) == seed)
 
 
 def recorded_trials(planned: list[PlannedSpec], out: Path, rerun: bool) -> dict[str, dict[str, dict]]:

@@ -21,23 +21,14 @@ SUFFIXES = (".keras", ".h5")
 def evaluate_saved(model_path: Path, data_flag: str | None, out: Path, name: str, max_eval_samples: int | None,
                    device: str, command: list[str]) -> dict:
     started = time.time()
-    if not model_path.is_file():
-        raise UserError(f"{model_path}: no such file")
-    if model_path.suffix not in SUFFIXES:
-        raise UserError(f"{model_path}: a saved Keras model ends in {' or '.join(SUFFIXES)}")
-    from fer_bench.spec.base import check_name
+    check_request(model_path, name)
     from fer_bench.spec.schema import DatasetSpec
 
-    try:
-        check_name(name)
-    except ValueError as exc:
-        raise UserError(f"--name {name!r}: {exc}") from None
     out = check_results_dir(out)
     from fer_bench.training.backend import environment, start_backend
 
     env = environment(start_backend(device))
     model = load_checked(model_path)
-    from fer_bench.data.audit import summarize as audit_summary
     from fer_bench.data.source import load_data, resolve_data_path
     from fer_bench.data.splits import study_splits
     from fer_bench.training.memory import MemoryWatch
@@ -62,11 +53,7 @@ def evaluate_saved(model_path: Path, data_flag: str | None, out: Path, name: str
                    "training": {}},
         "overrides": {"max_eval_samples": max_eval_samples} if max_eval_samples else {},
         "spec_file": str(model_path), "spec_sha256": model_sha, "spec_content": "",
-        "data": {**data.describe(), "split_seed": dataset.split_seed,
-                 "validation_fraction": dataset.validation_fraction, "max_train_samples": None,
-                 "max_eval_samples": max_eval_samples, "protocol": dataset.protocol,
-                 "audit": audit_summary(audit, data, splits["train"].indices, splits["validation"].indices),
-                 "n": {n: int(len(s.indices)) for n, s in splits.items()}},
+        "data": data_block(data, dataset, splits, audit),
         "environment": {**env, "data_fingerprint": data.fingerprint, "seed": 0},
         "command": command,
         "model": {"builder": "saved", "parameters": int(model.count_params()),
@@ -85,6 +72,30 @@ def evaluate_saved(model_path: Path, data_flag: str | None, out: Path, name: str
     }
     write_json_atomic(trial_dir(out, name, trial_id) / RECORD, record)
     return record
+
+
+def check_request(model_path: Path, name: str) -> None:
+    """The model file and the results name, checked before any data is read."""
+    if not model_path.is_file():
+        raise UserError(f"{model_path}: no such file")
+    if model_path.suffix not in SUFFIXES:
+        raise UserError(f"{model_path}: a saved Keras model ends in {' or '.join(SUFFIXES)}")
+    from fer_bench.spec.base import check_name
+
+    try:
+        check_name(name)
+    except ValueError as exc:
+        raise UserError(f"--name {name!r}: {exc}") from None
+
+
+def data_block(data, dataset, splits: dict, audit) -> dict:
+    """The record's data section for the study's splits of `data` (nothing trained on them here)."""
+    from fer_bench.data.audit import summarize as audit_summary
+
+    return {**data.describe(), "split_seed": dataset.split_seed, "validation_fraction": dataset.validation_fraction,
+            "max_train_samples": None, "max_eval_samples": dataset.max_eval_samples, "protocol": dataset.protocol,
+            "audit": audit_summary(audit, data, splits["train"].indices, splits["validation"].indices),
+            "n": {n: int(len(s.indices)) for n, s in splits.items()}}
 
 
 def load_checked(model_path: Path):

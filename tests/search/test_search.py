@@ -163,6 +163,7 @@ def test_a_second_search_seed_trains_its_own_oracle_trials_and_the_report_shows_
     assert grid.returncode == 0 and trainings(grid.stdout) == 0, grid.stdout[-2000:]
     second = call_main("run", spec, "--out", tmp_path / "out", "--search-seed", "2", "--only", "random")
     assert second.returncode == 0 and trainings(second.stdout) == 4, second.stdout[-2000:]
+    assert "running 4 trials (0 already recorded)" in second.stdout  # seed 1's random trials are not these
     records = [r for _, r in iter_records(tmp_path / "out")]
     seeds = {}
     for record in records:
