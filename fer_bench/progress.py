@@ -20,9 +20,9 @@ class Progress:
     covers the trial in progress.
     """
 
-    def __init__(self, trials: int | None, epochs_per_trial: list[int], quiet: bool = False, stream=None):
+    def __init__(self, trials: int | None, epochs: float, quiet: bool = False, stream=None):
         self.trials = trials
-        self.remaining_epochs = sum(epochs_per_trial)
+        self.remaining_epochs = epochs
         self.quiet = quiet
         self.stream = stream or sys.stdout
         self.epoch_seconds: list[float] = []
@@ -30,12 +30,14 @@ class Progress:
         self.label = ""
         self.epochs = 0
 
-    def start_trial(self, label: str, epochs: int) -> None:
+    def start_trial(self, label: str, epochs: int, first: int = 0) -> None:
+        """`first`: the epochs a continued trial (Hyperband's) starts after; its epochs count on from there."""
         self.index += 1
-        self.label, self.epochs = label, epochs
+        self.label, self.epochs = label, first + epochs
         if self.trials is None:
             self.remaining_epochs = epochs
-        self.say(f"{self.counter} {label}: training {epochs} epochs")
+        continued = f" (epochs {first + 1}-{first + epochs}, continued)" if first else ""
+        self.say(f"{self.counter} {label}: training {epochs} epochs{continued}")
 
     @property
     def counter(self) -> str:

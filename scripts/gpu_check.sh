@@ -7,7 +7,7 @@
 #   speed        device loop against fit(): study model, batch 64/256, float32/bfloat16    150 s
 #   families     baseline, learning_rate, loss, depth at full data, 3 seeds, device loop    240 s
 #   filters      the 7 filters trials missing from results/reference/h100-jax (fit, as the rest)  90 s
-#   search       grid, random and Bayesian over the study's space, device loop              120 s
+#   search       grid, random, Bayesian and Hyperband over the study's space, device loop  120 s
 #   time_to_accuracy  the VGG recipe to 65% validation from process start, device loop       60 s
 #   sota         the recipe, single model, under a 60 s training budget, device loop          90 s
 #

@@ -3,6 +3,7 @@
 import sys
 
 from fer_bench.errors import EXIT_OK, UserError
+from fer_bench.spec.search import STRATEGIES
 
 NAME, HELP = "wandb", "export every record as a Weights & Biases run, or a search as sweeps (needs fer-bench[wandb])"
 
@@ -17,7 +18,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dir", metavar="DIR", help="where W&B writes its wandb/ folder (default: $WANDB_DIR or .)")
     parser.add_argument("--sweep-config", metavar="SPEC",
                         help="print the spec's search as W&B sweep configurations (YAML), one per strategy")
-    parser.add_argument("--strategy", choices=("grid", "random", "bayesian"),
+    parser.add_argument("--strategy", choices=STRATEGIES,
                         help="with --sweep-config: only this strategy's configuration")
 
 

@@ -17,7 +17,7 @@ from keras_tuner.src.engine.oracle import synchronized
 from fer_bench.errors import UserError
 from fer_bench.progress import format_seconds
 from fer_bench.scheduling.queue import Work, WorkQueue
-from fer_bench.search.strategies import NEVER_GIVE_UP
+from fer_bench.search.strategies import NEVER_GIVE_UP, WAIT
 
 Status = trial_module.TrialStatus
 
@@ -57,6 +57,8 @@ class WorkOracle(kt.Oracle):
         if work is None and not self.exhausted:
             work = self.queue.next()
             self.exhausted = work is None
+        if work == WAIT:  # Hyperband's next round needs the scores of trials still training
+            return trial_module.Trial(kt.HyperParameters(), status=Status.IDLE)
         if work is None:
             if self.ongoing_trials:
                 return trial_module.Trial(kt.HyperParameters(), status=Status.IDLE)

@@ -48,7 +48,7 @@ def run_worker(paths: list[str], data_flag: str | None, overrides: Overrides, ou
     from fer_bench.scheduling.executor import Trainer
 
     client = ChiefClient(channel, address, worker_id, connect_timeout_s)
-    progress = Progress(None, [], quiet=quiet)
+    progress = Progress(None, 0, quiet=quiet)
     progress.say(f"worker {worker_id}: working for the chief at {address} on {env['backend']} "
                  f"{device_info['kind']} ({device_info['name']}); results in {out}")
     trainer = Trainer(out, env, progress, command, process_start, rerun=False, assigned=True,

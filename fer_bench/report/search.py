@@ -4,7 +4,7 @@ training seconds (over search seeds where several ran), and parameters against s
 import statistics
 from dataclasses import dataclass, field
 
-from fer_bench.report import search_figures
+from fer_bench.report import hyperband, search_figures
 from fer_bench.search.summary import WITHIN, better
 from fer_bench.spec.search import STRATEGIES
 
@@ -62,7 +62,7 @@ def search_section(name: str, records: list[dict], store) -> dict | None:
     several_seeds = len({run.seed for run in runs}) > 1
     rows = [run_row(run, overall, direction, several_seeds) for run in runs]
     section = {"objective": objective, "direction": direction, "within": WITHIN, "overall": overall, "rows": rows,
-               "figures": []}
+               "figures": [], "hyperband": hyperband.rounds(searched), "several_seeds": several_seeds}
     if overall is None:
         return section
     curves: dict[str, list] = {}

@@ -13,7 +13,7 @@ from fer_bench.errors import UserError
 from fer_bench.records import PLAN, iter_records
 from fer_bench.spec.load import find_spec_file, load_spec
 from fer_bench.spec.schema import LoadedSpec
-from fer_bench.spec.trials import Overrides, expand, search_trials
+from fer_bench.spec.trials import Overrides, expand, recorded_search_trials
 from fer_bench.storage import inside, write_json_atomic
 
 
@@ -77,7 +77,7 @@ def _why_stale(loaded: LoadedSpec, record: dict) -> str:
     if set(record["params"]) != set(loaded.spec.search.space):
         return f"{loaded.path} searches other keys now"
     try:
-        trials = search_trials(loaded, overrides, search["strategy"], search["trial_number"], record["params"])
+        trials = recorded_search_trials(loaded, overrides, search, record["params"])
     except UserError:
         return f"{loaded.path} refuses this trial's values now"
     ids = {t.trial_id(fingerprint) for t in trials}

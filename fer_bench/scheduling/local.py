@@ -46,9 +46,7 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     from fer_bench.scheduling.executor import Trainer
 
     queue = WorkQueue(planned, out, recorded)
-    epochs = [p.trials[0].trial.config["training"]["epochs"] if p.trials
-              else overrides.epochs or p.loaded.spec.training.epochs for p in planned]
-    progress = Progress(queue.expected, [max(epochs)] * queue.expected, quiet=quiet)
+    progress = Progress(queue.expected, queue.expected_epochs, quiet=quiet)
     if tensorboard:
         _check_tensorboard(env["backend"])
     trainer = Trainer(out, env, progress, command, process_start, rerun, tensorboard=tensorboard, tracker=tracker)

@@ -29,6 +29,8 @@ from fer_bench.spec.trials import (
     check_proposal,
     describe_trials,
     expand,
+    hyperband_max_epochs,
+    mean_epochs,
     proposal_trials,
     search_trials,
 )
@@ -236,7 +238,8 @@ def _listed(spec: PlannedSpec) -> tuple[list[PlannedTrial], list[tuple[str, int]
     listed = [spec.planner.plan(t) for number, values in enumerate(points, start=1)
               for t in search_trials(spec.loaded, spec.overrides, "grid", number, values) if gridded or number == 1]
     executions = spec.overrides.seeds or search.executions
-    later = [(name, n * executions) for name, n in search.trials_per_strategy(limit).items()
+    max_epochs = hyperband_max_epochs(spec.loaded, spec.overrides)
+    later = [(name, n * executions) for name, n in search.trials_per_strategy(limit, max_epochs).items()
              if name != "grid" and name in spec.strategies]
     return listed if gridded else [], later, listed[0]
 
@@ -275,11 +278,14 @@ def print_plan(planned: list[PlannedSpec], results: Path) -> None:
                   f"~{format_seconds(seconds) if seconds is not None else '?':>7}  {params}")
         for name, count in later:
             seconds = estimate_seconds(first, rates)
+            epochs = mean_epochs(spec.loaded, spec.overrides, name)
+            if seconds is not None:
+                seconds *= epochs / first.trial.config["training"]["epochs"]
             total += count * (seconds or 0.0)
             unknown += count * (seconds is None)
-            print(f"  {name}: {count} trials that Keras Tuner's oracle proposes as the search runs, "
-                  f"~{format_seconds(seconds) if seconds is not None else '?'} each (estimated at the space's first "
-                  "point)")
+            print(f"  {name}: {count} trials that Keras Tuner's oracle proposes as the search runs, {epochs:.3g} "
+                  f"epochs and ~{format_seconds(seconds) if seconds is not None else '?'} each on average (estimated "
+                  "at the space's first point)")
     note = (f" ({unknown} trials without a measured rate on this host and backend yet: run one trial, "
             "e.g. fer-bench run benchmark/smoke.yaml)") if unknown else ""
     print(f"estimated time for pending trials: ~{format_seconds(total)}{note}")

@@ -6,6 +6,7 @@ search proposal with all its executions (seeds).
 
 import itertools
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from fer_bench.records import DONE_STATUSES, iter_records, update_plan
 from fer_bench.scheduling.plan import PlannedSpec, PlannedTrial
 from fer_bench.search.summary import WITHIN, better, objective_value, strategy_summary
-from fer_bench.spec.trials import search_trials
+from fer_bench.spec.trials import hyperband_max_epochs, mean_epochs, search_trials
 from fer_bench.storage import inside, remove_stale_temp_files
 
 
@@ -24,6 +25,14 @@ class Work:
     proposal: Any = None  # a search's Proposal; None for a sweep trial
     search: dict | None = None  # what each record of a search trial keeps under "search"
 
+    def rung(self) -> dict | None:
+        """A Hyperband proposal's rung as search_trials takes it: the trials it continues, one per seed."""
+        rungs = [t.trial.search.get("rung") for t in self.trials]
+        if rungs[0] is None:
+            return None
+        earlier = [r["continued_from"] for r in rungs]
+        return {**rungs[0], "continued_from": earlier if any(earlier) else None}
+
     def describe(self) -> dict:
         """The work as plain data, for a worker that plans the same specs itself."""
         described = {"spec": self.spec.name, "trial_ids": [t.trial_id for t in self.trials],
@@ -31,7 +40,7 @@ class Work:
         if self.proposal is not None:
             p = self.proposal
             described.update(strategy=p.strategy, number=p.number, tuner_trial_id=p.tuner_trial_id,
-                             values=p.values, search=self.search)
+                             values=p.values, search=self.search, rung=self.rung())
         return described
 
 
@@ -57,6 +66,7 @@ class SweepRun:
         self.planned = planned
         self.pending = [t for t in planned.trials if recorded.get(t.trial_id) not in DONE_STATUSES]
         self.expected = len(self.pending)
+        self.expected_epochs = sum(t.trial.config["training"]["epochs"] for t in self.pending)
 
     def next(self) -> Work | None:
         return Work(self.planned, [self.pending.pop(0)]) if self.pending else None
@@ -86,24 +96,36 @@ class SearchRun:
         self.planned = planned
         self.search = planned.loaded.spec.search
         self.records = records
-        limit = planned.overrides.max_trials
-        self.strategies = [make_strategy(name, self.search, limit) for name in planned.strategies]
+        limit, max_epochs = planned.overrides.max_trials, hyperband_max_epochs(planned.loaded, planned.overrides)
+        self.strategies = [make_strategy(name, self.search, limit, max_epochs) for name in planned.strategies]
         self.results = {name: StrategyResult() for name in planned.strategies}
+        self.trial_ids: dict[tuple[str, int], list[str]] = {}  # (strategy, number) -> its trials' ids, by seed
         self._tuner_ids = itertools.count()
         executions = planned.overrides.seeds or self.search.executions
-        per_strategy = self.search.trials_per_strategy(limit)
-        budget = sum(n for s, n in per_strategy.items() if s in planned.strategies) * executions
-        done = sum(1 for r in records.values() if r.get("status") in DONE_STATUSES and _counts_here(
-            r.get("search") or {}, planned.strategies, self.search.seed))
-        self.expected = max(budget - done, 0)
+        per_strategy = self.search.trials_per_strategy(limit, max_epochs)
+        done = Counter(r["search"]["strategy"] for r in records.values() if r.get("status") in DONE_STATUSES
+                       and _counts_here(r.get("search") or {}, planned.strategies, self.search.seed))
+        left = {name: max(per_strategy[name] * executions - done[name], 0) for name in planned.strategies}
+        self.expected = sum(left.values())
+        self.expected_epochs = sum(n * mean_epochs(planned.loaded, planned.overrides, name) for name, n in left.items())
         self.replayed = 0
 
-    def next(self) -> Work | None:
+    def next(self) -> Work | str | None:
+        """The next proposal to train; WAIT while a strategy needs scores still to come (and no other
+        strategy has work); None when every strategy is done."""
+        from fer_bench.search.strategies import WAIT
+
+        waiting = False
         for strategy in self.strategies:
             # A fresh id per proposal: an oracle hands a tuner id that still has a trial the same trial.
             while (proposal := strategy.propose(f"fer-bench-{next(self._tuner_ids)}")) is not None:
+                if proposal == WAIT:
+                    waiting = True
+                    break
                 trials = [self.planned.planner.plan(t) for t in search_trials(
-                    self.planned.loaded, self.planned.overrides, strategy.name, proposal.number, proposal.values)]
+                    self.planned.loaded, self.planned.overrides, strategy.name, proposal.number, proposal.values,
+                    self._rung(strategy.name, proposal.rung))]
+                self.trial_ids[strategy.name, proposal.number] = [t.trial_id for t in trials]
                 recorded = [self.records.get(t.trial_id) for t in trials]
                 if all(r is not None and r.get("status") in DONE_STATUSES for r in recorded):
                     self.finish_proposal(proposal, *proposal_score(recorded, self.search.objective))
@@ -114,7 +136,14 @@ class SearchRun:
                     "tuner_trial_id": proposal.tuner_trial_id, "search_seed": self.search.seed,
                     "objective": self.search.objective,
                     "direction": self.search.direction, "best_before": self.results[strategy.name].best})
-        return None
+        return WAIT if waiting else None
+
+    def _rung(self, strategy: str, rung: dict | None) -> dict | None:
+        """A Hyperband proposal's rung, with the trials it continues (one per execution seed) named."""
+        if rung is None:
+            return None
+        earlier = self.trial_ids[strategy, rung["continues"]] if rung["continues"] else None
+        return {**rung, "continued_from": earlier}
 
     def finish(self, work: Work, score: float | None, message: str = "") -> None:
         self.finish_proposal(work.proposal, score, message)
@@ -185,16 +214,26 @@ class WorkQueue:
     def expected(self) -> int:
         return sum(run.expected for run in self.runs)
 
-    def next(self) -> Work | None:
+    @property
+    def expected_epochs(self) -> float:
+        return sum(run.expected_epochs for run in self.runs)
+
+    def next(self) -> Work | str | None:
+        """The next work item; WAIT (search.strategies) while a search waits for scores still to come."""
+        from fer_bench.search.strategies import WAIT
+
+        waiting = False
         for run in self.runs:
             work = run.next()
-            if work is not None:
+            if work == WAIT:
+                waiting = True
+            elif work is not None:
                 if work.proposal is not None:
                     update_plan(inside(self.out, Path(work.spec.name)), {t.trial_id: {
                         "variant": t.trial.variant, "seed": t.trial.seed, "params": t.trial.params,
                         "search": t.trial.search} for t in work.trials})
                 return work
-        return None
+        return WAIT if waiting else None
 
     def finish(self, work: Work, score: float | None, message: str = "") -> None:
         self._run_of(work).finish(work, score, message)

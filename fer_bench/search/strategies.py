@@ -1,6 +1,6 @@
 """Who proposes the next trial of a search: the grid in its fixed order, or a Keras Tuner oracle.
 
-The oracles are Keras Tuner's own (RandomSearchOracle, BayesianOptimizationOracle), used without
+The oracles are Keras Tuner's own (RandomSearchOracle, BayesianOptimizationOracle, HyperbandOracle), used without
 a Tuner: fer-bench trains. They keep no state on disk; a rerun rebuilds their state by replaying
 the recorded scores, so fer-bench's records stay the only truth (Keras Tuner's own reload cannot
 resume a grid, keras-team/keras-tuner#1055, and retrains a trial left RUNNING from scratch).
@@ -26,6 +26,10 @@ class Proposal:
     tuner_trial_id: str
     values: dict[str, Any]  # dotted spec key -> the value the trial uses
     handle: Any = field(default=None, repr=False)  # the oracle's Trial
+    rung: dict | None = None  # Hyperband's: epochs, initial_epoch, bracket, round, continues (a trial number)
+
+
+WAIT = "wait"  # what an oracle says while it needs scores of trials still training (a chief's other workers)
 
 
 class GridStrategy:
@@ -64,32 +68,53 @@ class _BayesianOracle(_Memoryless, kt.oracles.BayesianOptimizationOracle):
     pass
 
 
+class _HyperbandOracle(_Memoryless, kt.oracles.HyperbandOracle):
+    pass
+
+
+RUNG_KEYS = {"tuner/epochs": "epochs", "tuner/initial_epoch": "initial_epoch", "tuner/bracket": "bracket",
+             "tuner/round": "round", "tuner/trial_id": "continues"}
+
+
 class OracleStrategy:
     """A Keras Tuner oracle asked for one trial at a time and told each trial's score."""
 
-    def __init__(self, name: str, search: SearchSpec, limit: int | None = None):
+    def __init__(self, name: str, search: SearchSpec, limit: int | None = None, max_epochs: int | None = None):
         self.name = name
         self.space = Space(search)
-        max_trials = search.trials_per_strategy(limit)[name]
+        max_trials = search.trials_per_strategy(limit, max_epochs)[name]
         common = {"objective": kt.Objective("score", search.direction), "max_trials": max_trials,
                   "hyperparameters": self.space.hyperparameters, "seed": search.seed,
                   "max_consecutive_failed_trials": NEVER_GIVE_UP}
         if name == "random":
             self.oracle = _RandomOracle(**common)
+        elif name == "hyperband":
+            options = search.hyperband
+            common.pop("max_trials")  # its brackets set how many trials it proposes ...
+            self.oracle = _HyperbandOracle(**common, max_epochs=max_epochs or options.max_epochs or 1,
+                                           factor=options.factor, hyperband_iterations=options.iterations)
+            self.oracle.max_trials = limit and max_trials  # ... unless --max-trials stops it sooner
         else:
             options = search.bayesian
             self.oracle = _BayesianOracle(num_initial_points=search.initial_points, alpha=options.alpha,
                                           beta=options.beta, **common)
         self.oracle.verbose = 0
 
-    def propose(self, tuner_id: str) -> Proposal | None:
+    def propose(self, tuner_id: str) -> Proposal | str | None:
+        """The next proposal; WAIT while the oracle needs scores still to come; None when it is done."""
         with warnings.catch_warnings():  # scikit-learn's Gaussian process fit warns about kernel bounds
             warnings.simplefilter("ignore", category=UserWarning)
             trial = self.oracle.create_trial(tuner_id)
+        if trial.status == trial_module.TrialStatus.IDLE:
+            return WAIT
         if trial.status != trial_module.TrialStatus.RUNNING:
             return None  # STOPPED: the budget is spent or the space is exhausted
         number = len(self.oracle.trials)
-        return Proposal(self.name, number, trial.trial_id, self.space.decode(trial.hyperparameters.values), trial)
+        values = trial.hyperparameters.values
+        rung = {name: values[key] for key, name in RUNG_KEYS.items() if key in values} or None
+        if rung is not None:  # which trial it continues, by number: Keras Tuner's id pads it to a width
+            rung["continues"] = int(rung["continues"]) + 1 if "continues" in rung else None
+        return Proposal(self.name, number, trial.trial_id, self.space.decode(values), trial, rung)
 
     def report(self, proposal: Proposal, score: float | None, message: str = "") -> None:
         trial = proposal.handle
@@ -102,6 +127,7 @@ class OracleStrategy:
         self.oracle.end_trial(trial)
 
 
-def make_strategy(name: str, search: SearchSpec, limit: int | None = None):
-    """`limit` (`--max-trials`): at most that many proposals; a later run without it goes on from there."""
-    return GridStrategy(search, limit) if name == "grid" else OracleStrategy(name, search, limit)
+def make_strategy(name: str, search: SearchSpec, limit: int | None = None, max_epochs: int | None = None):
+    """`limit` (`--max-trials`): at most that many proposals; a later run without it goes on from there.
+    `max_epochs`: Hyperband's, resolved (spec.trials.hyperband_max_epochs)."""
+    return GridStrategy(search, limit) if name == "grid" else OracleStrategy(name, search, limit, max_epochs)

@@ -11,10 +11,10 @@ from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from fer_bench.spec.base import MAX_TRIALS, Strict
 
-Strategy = Literal["grid", "random", "bayesian"]
+Strategy = Literal["grid", "random", "bayesian", "hyperband"]
 
 
-STRATEGIES = ("grid", "random", "bayesian")
+STRATEGIES = ("grid", "random", "bayesian", "hyperband")
 
 
 # Objectives are read from the record; the test splits are not among them on purpose: tuning on
@@ -125,6 +125,36 @@ class BayesianOptions(Strict):
     beta: float = Field(default=2.6, gt=0)
 
 
+class HyperbandOptions(Strict):
+    """Keras Tuner's Hyperband: brackets of trials at growing epoch budgets, the best of each round
+    continued from their weights. One iteration trains about max_epochs * log_factor(max_epochs)^2 epochs."""
+
+    max_epochs: PositiveInt | None = Field(default=None, le=10_000)  # None: the trials' training.epochs
+    factor: int = Field(default=3, ge=2, le=100)
+    iterations: PositiveInt = Field(default=1, le=100)
+
+
+def hyperband_rounds(max_epochs: int, factor: int) -> list[list[tuple[int, int]]]:
+    """Keras Tuner's brackets, the widest first: per round, (trials, epochs each trial reaches)."""
+    brackets, epochs = 0, max_epochs
+    while epochs >= 1:
+        epochs, brackets = epochs / factor, brackets + 1
+    last_size = math.ceil(1 + math.log(max_epochs, factor))
+    return [[(math.ceil(last_size / (bracket + 1) * factor ** (bracket - r)),
+              math.ceil(max_epochs / factor ** (bracket - r))) for r in range(bracket + 1)]
+            for bracket in reversed(range(brackets))]
+
+
+def hyperband_budget(max_epochs: int, factor: int, iterations: int = 1) -> tuple[int, int]:
+    """(trials, epochs trained) of a whole Hyperband search, a continued trial training only its new epochs."""
+    trials = epochs = 0
+    for rounds in hyperband_rounds(max_epochs, factor):
+        reached = 0
+        for size, epochs_each in rounds:
+            trials, epochs, reached = trials + size, epochs + size * (epochs_each - reached), epochs_each
+    return trials * iterations, epochs * iterations
+
+
 class SearchSpec(Strict):
     strategy: Strategy | list[Strategy]
     objective: Literal["val_accuracy", "val_loss", "best_val_accuracy"] = "val_accuracy"
@@ -132,6 +162,7 @@ class SearchSpec(Strict):
     executions: PositiveInt = 1  # seeds per trial: 0..executions-1; the objective is their mean
     seed: int = Field(default=1, ge=1)  # the oracles' seed (Keras Tuner takes 0 as "pick one at random")
     bayesian: BayesianOptions = Field(default_factory=BayesianOptions)
+    hyperband: HyperbandOptions = Field(default_factory=HyperbandOptions)
     space: dict[str, Param] = Field(min_length=1)
 
     @property
@@ -161,7 +192,7 @@ class SearchSpec(Strict):
             counts = " x ".join(f"{p.grid_count():,}" for p in self.space.values())
             raise ValueError(f"the grid has {self.grid_size():,} points ({counts} values); at most {MAX_TRIALS:,}: "
                              "use wider steps or fewer values, or search it with random or bayesian")
-        total = sum(self.trials_per_strategy().values()) * self.executions
+        total = sum(self.trials_per_strategy(max_epochs=self.hyperband.max_epochs or 1).values()) * self.executions
         if total > MAX_TRIALS:
             raise ValueError(f"{total:,} trials (per strategy: max_trials or the grid's points, x executions "
                              f"{self.executions:,}); at most {MAX_TRIALS:,} per spec")
@@ -180,9 +211,15 @@ class SearchSpec(Strict):
     def grid_size(self) -> int:
         return math.prod(p.grid_count() for p in self.space.values())
 
-    def trials_per_strategy(self, limit: int | None = None) -> dict[str, int]:
-        """Trials each strategy proposes; `limit` (`--max-trials`) caps each, the grid at its first points."""
+    def trials_per_strategy(self, limit: int | None = None, max_epochs: int | None = None) -> dict[str, int]:
+        """Trials each strategy proposes; `limit` (`--max-trials`) caps each, the grid at its first points.
+        Hyperband's count needs its `max_epochs` (spec.trials.hyperband_max_epochs); it is at most that: a small
+        space can run out of untried points first."""
         full = {s: self.grid_size() if s == "grid" else self.max_trials for s in self.strategies}
+        if "hyperband" in full:
+            options = self.hyperband
+            full["hyperband"] = hyperband_budget(max_epochs or options.max_epochs or 1, options.factor,
+                                                 options.iterations)[0]
         return {s: min(n, limit or n) for s, n in full.items()}
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from fer_bench.errors import UserError
 from fer_bench.spec.base import MAX_TRIALS
 from fer_bench.spec.schema import LATER_KEYS, SWEEPABLE_ROOTS, LoadedSpec, SweepSpec, validate_spec
+from fer_bench.spec.search import hyperband_budget
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ class Trial:
             # default, stays out, so the ids of searches run before the seed was kept are unchanged
             if self.search.get("search_seed", 1) != 1 and self.search["strategy"] not in ("grid", "wandb"):
                 identity["search_seed"] = self.search["search_seed"]
+            # ... and a Hyperband trial continued from another differs from one trained from scratch
+            if (rung := self.search.get("rung")) and rung["continues"]:
+                identity["continues"] = [rung["continues"], rung["initial_epoch"]]
         blob = json.dumps(identity, sort_keys=True)
         return f"{self.slug}_{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
 
@@ -93,7 +97,8 @@ def describe_trials(loaded: LoadedSpec, overrides: Overrides) -> str:
     if search is None:
         return f"{len(expand(loaded, overrides))} trials"
     executions = overrides.seeds or search.executions
-    parts = " + ".join(f"{name} {n}" for name, n in search.trials_per_strategy(overrides.max_trials).items())
+    per_strategy = search.trials_per_strategy(overrides.max_trials, hyperband_max_epochs(loaded, overrides))
+    parts = " + ".join(f"{name} {n}" for name, n in per_strategy.items())
     return f"search: {parts} trials x {executions} execution{'s' if executions > 1 else ''}, by {search.objective}"
 
 
@@ -107,17 +112,47 @@ def check_search_space(loaded: LoadedSpec) -> None:
 
 
 def search_trials(loaded: LoadedSpec, overrides: Overrides, strategy: str, number: int,
-                  values: dict[str, Any]) -> list[Trial]:
-    """The trials of one search proposal: its parameters applied to the spec, once per execution seed."""
+                  values: dict[str, Any], rung: dict | None = None) -> list[Trial]:
+    """The trials of one search proposal: its parameters applied to the spec, once per execution seed.
+
+    `rung`, a Hyperband proposal's: the epochs its trials reach (over the spec's and --epochs), the
+    epoch they start from, and the trials they continue (`continued_from`: one id per seed, or None)."""
     spec, path = loaded.spec, loaded.path
     settings = [(key, value, "search.space", f"search.space {key}={value!r}") for key, value in values.items()]
     config = _resolve(spec.model_dump(mode="json", exclude={"search"}), settings, overrides, path)
+    if rung is not None:
+        config["training"]["epochs"] = rung["epochs"]
     variant = slugify("_".join(f"{k.rsplit('.', 1)[-1]}-{value_label(v)}" for k, v in values.items()))
     executions = overrides.seeds or spec.search.executions
+    earlier = (rung or {}).get("continued_from") or [None] * executions
     return [Trial(spec.name, variant, dict(values), seed, config, overrides.as_dict(),
                   {"strategy": strategy, "trial_number": number,
-                   "search_seed": overrides.search_seed or spec.search.seed})
+                   "search_seed": overrides.search_seed or spec.search.seed,
+                   **({"rung": {**rung, "continued_from": earlier[seed]}} if rung is not None else {})})
             for seed in range(executions)]
+
+
+def recorded_search_trials(loaded: LoadedSpec, overrides: Overrides, search: dict, params: dict) -> list[Trial]:
+    """The trials the spec makes for a recorded search trial (its record's `search` block and `params`):
+    a Hyperband trial's epochs and the trial it continues are in its id."""
+    rung = search.get("rung")
+    return search_trials(loaded, overrides, search["strategy"], search["trial_number"], params,
+                         rung and {**rung, "continued_from": None})
+
+
+def hyperband_max_epochs(loaded: LoadedSpec, overrides: Overrides) -> int:
+    """The epochs Hyperband's last round trains to: --epochs, else search.hyperband.max_epochs, else the
+    spec's training.epochs."""
+    return overrides.epochs or loaded.spec.search.hyperband.max_epochs or loaded.spec.training.epochs
+
+
+def mean_epochs(loaded: LoadedSpec, overrides: Overrides, strategy: str) -> float:
+    """The epochs a search trial of `strategy` trains, on average: the spec's; Hyperband's over its rounds,
+    a continued trial training only its new epochs."""
+    if strategy != "hyperband":
+        return overrides.epochs or loaded.spec.training.epochs
+    trials, epochs = hyperband_budget(hyperband_max_epochs(loaded, overrides), loaded.spec.search.hyperband.factor)
+    return epochs / trials
 
 
 def proposal_trials(loaded: LoadedSpec, overrides: Overrides, values: dict[str, Any], source: str) -> list[Trial]:

@@ -1,7 +1,9 @@
 """A spec's search block as W&B sweep configurations (`fer-bench wandb --sweep-config SPEC`): one per
 strategy, the same space, each W&B run training one proposal through `fer-bench run --params`.
 
-Mapped: grid, random and bayesian (W&B's bayes); the objective and its direction;
+Mapped: grid, random and bayesian (W&B's bayes); hyperband as W&B's random with its hyperband
+early_terminate (runs stopped at rungs of the per-epoch metric that `run --wandb` streams: none is
+continued from another's weights, as Keras Tuner's Hyperband does); the objective and its direction;
 every parameter, a stepped range as the list of its points (W&B has no multiplicative step). Not
 mapped, and said so: what W&B's sweeps have no setting for.
 """
@@ -11,7 +13,7 @@ import warnings
 from fer_bench.errors import UserError
 from fer_bench.spec.search import ChoiceParam, FloatParam, SearchSpec
 
-METHODS = {"grid": "grid", "random": "random", "bayesian": "bayes"}
+METHODS = {"grid": "grid", "random": "random", "bayesian": "bayes", "hyperband": "random"}
 
 
 def sweep_configs(search: SearchSpec, name: str, spec_path: str, strategies: list[str]) -> list[tuple[str, dict]]:
@@ -24,6 +26,8 @@ def sweep_configs(search: SearchSpec, name: str, spec_path: str, strategies: lis
                   "metric": {"name": search.objective, "goal": goal}, "parameters": parameters,
                   "command": ["${env}", "fer-bench", "run", spec_path, "--params", "${args_json_file}", "--wandb",
                               *(["--seeds", "1"] if search.executions > 1 else [])]}
+        if strategy == "hyperband":
+            config["early_terminate"] = {"type": "hyperband", "min_iter": 1, "eta": search.hyperband.factor}
         configs.append((strategy, config))
     return configs
 
@@ -47,6 +51,9 @@ def unmapped(search: SearchSpec, strategies: list[str]) -> list[str]:
     if set(strategies) - {"grid"}:
         said.append(f"max_trials {search.max_trials} (give it to the agent: wandb agent --count "
                     f"{search.max_trials} SWEEP_ID)")
+    if "hyperband" in strategies:
+        said.append("hyperband.max_epochs and iterations (W&B's runs each train the spec's epochs unless stopped at a "
+                    "rung; pass --epochs to the command to change them)")
     if search.executions > 1:
         said.append(f"executions {search.executions} (a W&B run is one training: each trains seed 0)")
     if "bayesian" in strategies:

@@ -10,6 +10,7 @@ import numpy as np
 from fer_bench.data.formats import EMOTIONS
 from fer_bench.faults import mid_epoch_callback, wants
 from fer_bench.training.build import Built
+from fer_bench.training.continuation import epochs_to_train, initial_epoch
 from fer_bench.training.device_loop import check_backend, prepare
 from fer_bench.training.gradients import GradientProbe
 from fer_bench.training.inputs import fit_inputs
@@ -57,7 +58,7 @@ def train(built: Built, monitor: TrialMonitor, inputs, run, trained: Trained) ->
             device_val = inputs.arrays.on_device(inputs.splits["validation"])
             trained.compilation = {"compile_s": round(loop.compile(device_train, device_val), 3),
                                    "steps_per_call": loop.steps_per_call}
-            loop.fit(device_train, device_val, training["epochs"], callbacks, trial.slug)
+            loop.fit(device_train, device_val, epochs_to_train(trial), callbacks, trial.slug, initial_epoch(trial))
         else:
             make_training_variables(built.model, training["batch_size"])
             if run.tensorboard and keras.backend.backend() == "tensorflow":
@@ -69,7 +70,8 @@ def train(built: Built, monitor: TrialMonitor, inputs, run, trained: Trained) ->
             built.model.fit(**fit_inputs(built.x_train, built.onehot(built.y_train),
                                          (built.x_val, built.onehot(built.y_val)), training["batch_size"],
                                          training["shuffle"]),
-                            epochs=training["epochs"], callbacks=callbacks, verbose=0)
+                            epochs=training["epochs"], initial_epoch=initial_epoch(trial), callbacks=callbacks,
+                            verbose=0)
     finally:
         gc.unfreeze()
     trained.fit_s = time.time() - monitor.fit_started

@@ -102,7 +102,8 @@ class TrialMonitor(keras.callbacks.Callback):
         if self.stop_at is not None and val >= self.stop_at:
             self.model.stop_training = True  # time-to-accuracy: the target is reached
         elapsed = now - self.fit_started
-        if self.budget_s is not None and elapsed * (epoch + 2) / (epoch + 1) > self.budget_s:
+        done = len(self.history)  # epochs of this fit: a continued trial's first epoch is not epoch 0
+        if self.budget_s is not None and elapsed * (done + 1) / done > self.budget_s:
             self.budget_stop = epoch + 1  # one more epoch of the mean length would overrun the budget
             self.model.stop_training = True
         fault_point("epoch", self.slug)

@@ -31,10 +31,11 @@ def score(model, monitor, inputs, validation: tuple[np.ndarray, np.ndarray]) -> 
         "best_epoch": monitor.best_epoch,
     }
     best = final
-    if monitor.best_epoch != len(monitor.history) and monitor.best_weights is not None:
+    if monitor.best_epoch != last["epoch"] and monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
         best = evaluate(model, tests, training["loss"])
-    best_epoch = monitor.history[monitor.best_epoch - 1]
+    # by its number: a continued trial's history starts after epoch 1
+    best_epoch = next(h for h in monitor.history if h["epoch"] == monitor.best_epoch)
     scored["best_metrics"] = {**metrics(best_epoch, best),
                               **honest_scores(predicts(model), masks, best, best_epoch["val_accuracy"], validation)}
     scored["best_confusion_matrix"] = {name: best[name]["confusion"] for name in TEST_SPLITS}

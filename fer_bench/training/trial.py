@@ -18,7 +18,7 @@ from fer_bench.search.summary import search_block
 from fer_bench.spec.schema import LoadedSpec
 from fer_bench.spec.trials import Trial
 from fer_bench.storage import write_json_atomic
-from fer_bench.training import precision
+from fer_bench.training import continuation, precision
 from fer_bench.training.arrays import ArrayCache
 from fer_bench.training.backend import set_random_seed
 from fer_bench.training.build import build, compilation, model_summary
@@ -60,18 +60,19 @@ def run_trial(inputs: TrialInputs, run: RunContext) -> dict:
     started = time.time()
     trial, training = inputs.trial, inputs.trial.config["training"]
     record = open_record(inputs, run, started)
-    run.progress.start_trial(trial.slug, training["epochs"])
+    run.progress.start_trial(trial.slug, continuation.epochs_to_train(trial), continuation.initial_epoch(trial))
     monitor, detail, trained = None, None, Trained()
     memory = MemoryWatch().start()
     if run.tracker is not None:
         run.tracker.start(record)
     try:
-        set_random_seed(trial.seed)
+        set_random_seed(continuation.random_seed(trial))
         record["precision"] = precision.choose(training["mixed_precision"], run.env["backend"], run.env["device"])
         keras.config.set_dtype_policy(record["precision"]["chosen"])
         fault_point("build", trial.slug)
         built = build(trial.config, inputs.arrays.get(inputs.splits["train"]),
                       inputs.arrays.get(inputs.splits["validation"]))
+        continuation.load_earlier(built.model, trial, inputs.out_dir)
         record["model"] = model_summary(trial.config, built.model)
         record["compilation"] = compilation(built.model, training)
         monitor = monitor_for(built, inputs, run)
@@ -89,6 +90,7 @@ def run_trial(inputs: TrialInputs, run: RunContext) -> dict:
         record.update(said)
         eval_s = None
         if status == "complete":
+            continuation.keep_weights(built.model, trial, inputs.out_dir)  # the last epoch's, before scoring
             eval_start = time.time()
             record.update(score(built.model, monitor, inputs, (built.x_val, built.y_val)))
             eval_s = time.time() - eval_start
@@ -103,7 +105,8 @@ def run_trial(inputs: TrialInputs, run: RunContext) -> dict:
             record["history"] = monitor.history
         record["timing"] = {"total_s": round(time.time() - started, 3)}
     finally:
-        run.progress.skip_epochs(training["epochs"] - (len(monitor.history) if monitor is not None else 0))
+        trained_epochs = len(monitor.history) if monitor is not None else 0
+        run.progress.skip_epochs(continuation.epochs_to_train(trial) - trained_epochs)
         record["memory"] = memory.stop()
         keras.backend.clear_session()
     record = write_record(record, inputs, detail)
@@ -149,6 +152,8 @@ def write_record(record: dict, inputs: TrialInputs, detail: str | None) -> dict:
         (out_dir / "error.log").write_text(detail or record["error"] + "\n", encoding="utf-8")
     if inputs.search:
         record["search"] = search_block(inputs.search, record)
+        if rung := continuation.rung_of(inputs.trial):
+            record["search"]["rung"] = rung
     record["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_json_atomic(out_dir / RECORD, record, before_rename=lambda: fault_point("write", inputs.trial.slug))
     return record

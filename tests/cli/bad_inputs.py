@@ -251,6 +251,10 @@ CASES = [
      "give RESULTS folders to export, or --sweep-config SPEC"),
     ("sweep-config-no-search", "CLI: `wandb --sweep-config` on a spec without a search", {"s.yaml": GOOD},
      ["wandb", "--sweep-config", "s.yaml"], "needs a spec with a search block"),
+    ("search-hyperband-factor", "search: Hyperband with a factor below 2",
+     {"s.yaml": SEARCH.format(space="model.params.dropout: {type: choice, values: [0.1, 0.2]}")
+      .replace("[grid, random]", "hyperband").replace("max_trials: 4", "hyperband: {max_epochs: 9, factor: 1}")},
+     ["validate", "s.yaml"], "search.hyperband.factor: Input should be greater than or equal to 2"),
 ]
 
 

@@ -16,7 +16,7 @@ from conftest import REPO, SEARCH_SPEC, call_main, run_cli, write
 
 from fer_bench.records import iter_records
 from fer_bench.spec.load import load_spec
-from fer_bench.spec.search import SearchSpec, grid_points
+from fer_bench.spec.search import SearchSpec, grid_points, hyperband_budget
 
 
 def search_spec(tmp_path, strategy="[grid, random, bayesian]", max_trials=4):
@@ -247,7 +247,10 @@ def test_the_cpu_search_spec_is_small_enough_for_ci_and_lists_its_grid(tmp_path)
     search = load_spec(REPO / "benchmark" / "search_cpu.yaml").spec.search
     assert search.grid_size() <= 8 and search.executions == 1
     study = load_spec(REPO / "benchmark" / "search.yaml").spec.search
-    assert set(study.strategies) == {"grid", "random", "bayesian"}
+    assert set(study.strategies) == {"grid", "random", "bayesian", "hyperband"}
+    epochs = {name: n * study.max_trials * 15 for name, n in (("random", 1), ("bayesian", 1))}
+    assert 0.8 <= hyperband_budget(study.hyperband.max_epochs, study.hyperband.factor)[1] / epochs["random"] <= 1.0
+    assert hyperband_budget(search.hyperband.max_epochs, search.hyperband.factor)[1] <= search.max_trials * 2
     assert study.max_trials >= 2 * study.initial_points
     listing = call_main("list", "search_cpu", "--data", REPO / "fer_bench" / "sample" / "fer2013-sample.csv.gz",
                         "--out", tmp_path)
@@ -256,7 +259,7 @@ def test_the_cpu_search_spec_is_small_enough_for_ci_and_lists_its_grid(tmp_path)
     limited = call_main("list", "search_cpu", "--data", REPO / "fer_bench" / "sample" / "fer2013-sample.csv.gz",
                         "--out", tmp_path, "--max-trials", "3")
     assert limited.returncode == 0, limited.stderr
-    assert "search: grid 3 + random 3 + bayesian 3 trials" in limited.stdout, limited.stdout
+    assert "search: grid 3 + random 3 + bayesian 3 + hyperband 3 trials" in limited.stdout, limited.stdout
     assert [line.split()[0] for line in limited.stdout.splitlines() if "grid-00" in line] == \
         [line.split()[0] for line in listing.stdout.splitlines() if "grid-00" in line][:3]
     assert json.loads(json.dumps(grid_points(search)))  # plain data, as records keep it

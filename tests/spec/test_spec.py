@@ -129,7 +129,7 @@ def test_keys_added_later_leave_the_ids_of_earlier_records_alone():
     still be the ones the current code computes, or a rerun would train them again."""
     import json
 
-    from fer_bench.spec.trials import search_trials
+    from fer_bench.spec.trials import recorded_search_trials
 
     paths = sorted((REPO / "results" / "reference").rglob("record.json"))
     assert len(paths) >= 40
@@ -137,8 +137,7 @@ def test_keys_added_later_leave_the_ids_of_earlier_records_alone():
         record = json.loads(path.read_text())
         loaded, overrides = load_spec(record["spec"]), Overrides(**record["overrides"])
         if "search" in record:
-            trials = search_trials(loaded, overrides, record["search"]["strategy"], record["search"]["trial_number"],
-                                   record["params"])
+            trials = recorded_search_trials(loaded, overrides, record["search"], record["params"])
         else:
             trials = expand(loaded, overrides)
         assert record["trial_id"] in {t.trial_id(record["data"]["fingerprint"]) for t in trials}, path

@@ -134,8 +134,11 @@ def test_sweep_configurations_pass_wandbs_schema_and_hold_the_same_space(name):
     result = call_main("wandb", "--sweep-config", path)
     assert result.returncode == 0, result.stderr
     configs = list(yaml.safe_load_all(result.stdout))
-    assert [c["method"] for c in configs] == [{"grid": "grid", "random": "random", "bayesian": "bayes"}[s]
-                                              for s in search.strategies]
+    assert [c["method"] for c in configs] == [{"grid": "grid", "random": "random", "bayesian": "bayes",
+                                               "hyperband": "random"}[s] for s in search.strategies]
+    assert [c.get("early_terminate") for c in configs] == [
+        {"type": "hyperband", "min_iter": 1, "eta": search.hyperband.factor} if s == "hyperband" else None
+        for s in search.strategies]
     for config in configs:
         assert sweeps.schema_violations_from_proposed_config(config) == []
         assert config["metric"] == {"name": "val_accuracy", "goal": "maximize"}
@@ -146,6 +149,7 @@ def test_sweep_configurations_pass_wandbs_schema_and_hold_the_same_space(name):
         assert config["command"][2:6] == ["run", str(path), "--params", "${args_json_file}"]
     (said,) = [line for line in result.stderr.splitlines() if line.startswith("#")]
     assert f"max_trials {search.max_trials}" in said and "bayesian.initial_points" in said
+    assert "hyperband.max_epochs and iterations" in said
     assert "not checked" not in result.stderr
 
 
