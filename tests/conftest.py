@@ -53,6 +53,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group("bad_inputs"))
         elif item.path.name == "test_gpu_script.py":  # the second script's programs: from the XLA cache
             item.add_marker(pytest.mark.xdist_group("gpu_scripts"))
+        elif item.path.name == "test_report_order.py":  # its module's reports, rendered once (15-22 s)
+            item.add_marker(pytest.mark.xdist_group("report_order"))
 
     def longest_first(item) -> int:
         if item.name in LONGEST or item.path.name == "test_gpu_script.py":

@@ -79,8 +79,7 @@ def by_number(out) -> dict[int, dict]:
 def test_a_search_killed_between_rungs_resumes_and_continues_from_the_kept_weights(tmp_path):
     """Bracket 1 trains 3 trials for 1 epoch, then continues the best to 3; bracket 0 trains 2 for 3.
     Killed (a real process) after the first round, the rerun replays that round, trains nothing of it
-    again, and continues the best trial from its weights: its epochs are 2 and 3, and its first loss is
-    not the one training from scratch would give (the same seed starts from the same weights)."""
+    again, and continues the best trial from its kept weights: its epochs are 2 and 3."""
     spec = write(tmp_path / "s.yaml", HYPERBAND_SPEC)
     killed = run_cli("run", spec, "--out", tmp_path / "out",
                      env={"FER_BENCH_FAULT": "kill@between_trials:hyperband-003*"})
@@ -102,7 +101,6 @@ def test_a_search_killed_between_rungs_resumes_and_continues_from_the_kept_weigh
     continued, earlier = records[4], records[best]
     assert rungs[4]["continues"] == best and rungs[4]["continued_from"] == earlier["trial_id"]
     assert continued["params"] == earlier["params"] and [h["epoch"] for h in continued["history"]] == [2, 3]
-    assert continued["history"][0]["loss"] != earlier["history"][0]["loss"]
     assert sum(len(r["history"]) for r in records.values()) == hyperband_budget(3, 3)[1]
     assert not (folder / continued["trial_id"] / "weights.weights.h5").exists()  # a last round: never continued
     report = call_main("report", tmp_path / "out", "-o", tmp_path / "report.md")
@@ -124,3 +122,37 @@ def test_a_search_killed_between_rungs_resumes_and_continues_from_the_kept_weigh
     assert failed["error"] == (f"FileNotFoundError: cannot continue {earlier['trial_id']}: its weights "
                                f"{folder / earlier['trial_id'] / 'weights.weights.h5'} are gone (kept for the "
                                "rounds that continue it); delete that trial's folder to train it again")
+
+
+def test_a_continued_trial_starts_from_the_kept_weights_not_its_own(tmp_path):
+    """keep_weights writes a trial's weights where a later round finds them; load_earlier puts them in a
+    model built under another seed, every variable equal, and a trial that continues none is left alone."""
+    import keras
+    import numpy as np
+
+    from fer_bench.spec.load import load_spec
+    from fer_bench.spec.trials import Overrides, search_trials
+    from fer_bench.training import continuation
+    from fer_bench.training.build import build_model
+
+    loaded = load_spec(write(tmp_path / "s.yaml", HYPERBAND_SPEC))
+    values = {"training.optimizer.learning_rate": 0.001, "model.params.dropout": 0.1}
+    (first,) = search_trials(loaded, Overrides(), "hyperband", 1, values,
+                             {"epochs": 1, "initial_epoch": 0, "bracket": 1, "round": 0, "continues": None,
+                              "continued_from": None})
+    (later,) = search_trials(loaded, Overrides(), "hyperband", 4, values,
+                             {"epochs": 3, "initial_epoch": 1, "bracket": 1, "round": 1, "continues": 1,
+                              "continued_from": ["first"]})
+    assert continuation.random_seed(first) == 0 and continuation.random_seed(later) == continuation.SEED_STRIDE
+    keras.utils.set_random_seed(0)
+    kept = build_model(first.config)
+    continuation.keep_weights(kept, first, tmp_path / "out" / "first")
+    keras.utils.set_random_seed(1)
+    fresh = build_model(later.config)
+    untouched = [w.copy() for w in fresh.get_weights()]
+    continuation.load_earlier(fresh, first, tmp_path / "out" / "later")  # continues nothing: left as built
+    assert all(np.array_equal(a, b) for a, b in zip(untouched, fresh.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(kept.get_weights(), fresh.get_weights()))
+    continuation.load_earlier(fresh, later, tmp_path / "out" / "later")
+    assert all(np.array_equal(a, b) for a, b in zip(kept.get_weights(), fresh.get_weights()))
+    assert (continuation.initial_epoch(later), continuation.epochs_to_train(later)) == (1, 2)
