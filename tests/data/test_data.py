@@ -50,6 +50,7 @@ def test_full_data_counts_and_protocol(real_data):
     assert sanity_warnings(summary) == []
 
 
+@pytest.mark.slow
 @pytest.mark.real_data
 def test_cli_data_json_gives_the_published_counts(real_data):
     result = call_main("data", "--data", real_data, "--json")

@@ -52,6 +52,7 @@ def test_report_opens_cleanly_in_chromium(browser, smoke_results, tmp_path):
     assert browser.save_screenshot(str(ARTIFACTS / "report.png"))
 
 
+@pytest.mark.slow
 def test_summary_comes_first_and_every_link_lands_in_chromium(browser, tmp_path):
     results = make_results(tmp_path / "results", tmp_path / "specs")
     report = render_report([results], tmp_path / "report.html")

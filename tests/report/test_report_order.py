@@ -193,6 +193,7 @@ def compared_variants(rows, spec: str) -> list[str]:
     return list(dict.fromkeys(r.variant for r in rows if r.spec == spec))
 
 
+@pytest.mark.slow
 def test_compare_lists_variants_in_the_spec_order(results, tmp_path):
     candidate = tmp_path / "candidate"
     shutil.copytree(results, candidate)
