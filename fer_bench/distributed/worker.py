@@ -103,9 +103,10 @@ def resolve_work(described: dict, planned: list) -> Work:
             raise UserError(f"{spec.loaded.path}: the chief's trial {missing[0]} is not in this worker's plan; give "
                             "both the same spec file and flags")
         return Work(spec, [by_id[i] for i in described["trial_ids"]])
-    proposal = Proposal(described["strategy"], described["number"], described["tuner_trial_id"], described["values"])
+    proposal = Proposal(described["strategy"], described["number"], described["tuner_trial_id"], described["values"],
+                        rung=described.get("rung"))
     trials = [spec.planner.plan(t) for t in search_trials(spec.loaded, spec.overrides, proposal.strategy,
-                                                           proposal.number, proposal.values, described.get("rung"))]
+                                                           proposal.number, proposal.values, proposal.rung)]
     if [t.trial_id for t in trials] != described["trial_ids"]:
         raise UserError(f"{spec.loaded.path}: the chief's search trial {described['trial_ids'][0]} differs from "
                         "this worker's; give both the same spec file and flags")

@@ -25,14 +25,6 @@ class Work:
     proposal: Any = None  # a search's Proposal; None for a sweep trial
     search: dict | None = None  # what each record of a search trial keeps under "search"
 
-    def rung(self) -> dict | None:
-        """A Hyperband proposal's rung as search_trials takes it: the trials it continues, one per seed."""
-        rungs = [t.trial.search.get("rung") for t in self.trials]
-        if rungs[0] is None:
-            return None
-        earlier = [r["continued_from"] for r in rungs]
-        return {**rungs[0], "continued_from": earlier if any(earlier) else None}
-
     def describe(self) -> dict:
         """The work as plain data, for a worker that plans the same specs itself."""
         described = {"spec": self.spec.name, "trial_ids": [t.trial_id for t in self.trials],
@@ -40,7 +32,7 @@ class Work:
         if self.proposal is not None:
             p = self.proposal
             described.update(strategy=p.strategy, number=p.number, tuner_trial_id=p.tuner_trial_id,
-                             values=p.values, search=self.search, rung=self.rung())
+                             values=p.values, search=self.search, rung=p.rung)
         return described
 
 
@@ -122,9 +114,10 @@ class SearchRun:
                 if proposal == WAIT:
                     waiting = True
                     break
+                proposal.rung = self._rung(strategy.name, proposal.rung)
                 trials = [self.planned.planner.plan(t) for t in search_trials(
                     self.planned.loaded, self.planned.overrides, strategy.name, proposal.number, proposal.values,
-                    self._rung(strategy.name, proposal.rung))]
+                    proposal.rung)]
                 self.trial_ids[strategy.name, proposal.number] = [t.trial_id for t in trials]
                 recorded = [self.records.get(t.trial_id) for t in trials]
                 if all(r is not None and r.get("status") in DONE_STATUSES for r in recorded):

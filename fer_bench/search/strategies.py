@@ -26,7 +26,9 @@ class Proposal:
     tuner_trial_id: str
     values: dict[str, Any]  # dotted spec key -> the value the trial uses
     handle: Any = field(default=None, repr=False)  # the oracle's Trial
-    rung: dict | None = None  # Hyperband's: epochs, initial_epoch, bracket, round, continues (a trial number)
+    # Hyperband's: epochs, initial_epoch, bracket, round, continues (a trial number) and, once the search
+    # has named them, continued_from (that trial's ids, one per execution seed)
+    rung: dict | None = None
 
 
 WAIT = "wait"  # what an oracle says while it needs scores of trials still training (a chief's other workers)

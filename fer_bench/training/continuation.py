@@ -2,15 +2,18 @@
 of a trial that a later round may continue kept beside its record.
 
 Keras Tuner's Hyperband tuner does the same: the model is built and compiled afresh (a new optimizer),
-the earlier trial's weights are loaded, and fit() runs from `initial_epoch` to the rung's epochs.
+the earlier trial's weights are loaded, and fit() runs from `initial_epoch` to the rung's epochs. Only
+the model's variables are kept (layers and batch-norm statistics, as `get_weights` gives them): the
+optimizer's state, two to three times their size, would be thrown away on loading.
 """
 
-import warnings
 from pathlib import Path
+
+import numpy as np
 
 from fer_bench.spec.trials import Trial
 
-WEIGHTS = "weights.weights.h5"
+WEIGHTS = "weights.npz"
 SEED_STRIDE = 1_000_003  # a prime above any seed count a spec may ask for
 
 
@@ -45,9 +48,8 @@ def load_earlier(model, trial: Trial, out_dir: Path) -> None:
     if not path.is_file():
         raise FileNotFoundError(f"cannot continue {rung['continued_from']}: its weights {path} are gone (kept for the "
                                 "rounds that continue it); delete that trial's folder to train it again")
-    with warnings.catch_warnings():  # the file also holds the optimizer's state; a fresh one is wanted
-        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        model.load_weights(str(path))
+    with np.load(path) as kept:
+        model.set_weights([kept[f"arr_{i}"] for i in range(len(kept.files))])
 
 
 def keep_weights(model, trial: Trial, out_dir: Path) -> None:
@@ -55,4 +57,4 @@ def keep_weights(model, trial: Trial, out_dir: Path) -> None:
     rung = rung_of(trial)
     if rung and rung["round"] < rung["bracket"]:
         out_dir.mkdir(parents=True, exist_ok=True)
-        model.save_weights(str(out_dir / WEIGHTS))
+        np.savez(out_dir / WEIGHTS, *model.get_weights())

@@ -88,7 +88,7 @@ def test_a_search_killed_between_rungs_resumes_and_continues_from_the_kept_weigh
     folder = tmp_path / "out" / "s"
     assert sorted(first_round) == [1, 2, 3]
     assert all(r["config"]["training"]["epochs"] == 1 for r in first_round.values())
-    assert all((folder / r["trial_id"] / "weights.weights.h5").is_file() for r in first_round.values())
+    assert all((folder / r["trial_id"] / "weights.npz").is_file() for r in first_round.values())
     rerun = call_main("run", spec, "--out", tmp_path / "out")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert rerun.stdout.count(": training ") == 3 and "3 search trials replayed from records" in rerun.stdout
@@ -102,7 +102,7 @@ def test_a_search_killed_between_rungs_resumes_and_continues_from_the_kept_weigh
     assert rungs[4]["continues"] == best and rungs[4]["continued_from"] == earlier["trial_id"]
     assert continued["params"] == earlier["params"] and [h["epoch"] for h in continued["history"]] == [2, 3]
     assert sum(len(r["history"]) for r in records.values()) == hyperband_budget(3, 3)[1]
-    assert not (folder / continued["trial_id"] / "weights.weights.h5").exists()  # a last round: never continued
+    assert not (folder / continued["trial_id"] / "weights.npz").exists()  # a last round: never continued
     report = call_main("report", tmp_path / "out", "-o", tmp_path / "report.md")
     assert report.returncode == 0, report.stderr[-2000:]
     text = (tmp_path / "report.md").read_text()
@@ -112,7 +112,7 @@ def test_a_search_killed_between_rungs_resumes_and_continues_from_the_kept_weigh
     assert clean.returncode == 0 and "nothing to clean" in clean.stdout, clean.stdout
 
     # The weights of the continued trial gone, and its record: training it again fails in one line.
-    (folder / earlier["trial_id"] / "weights.weights.h5").unlink()
+    (folder / earlier["trial_id"] / "weights.npz").unlink()
     shutil.rmtree(folder / continued["trial_id"])
     again = call_main("run", spec, "--out", tmp_path / "out")
     assert again.returncode == 3, again.stdout[-2000:]
@@ -120,7 +120,7 @@ def test_a_search_killed_between_rungs_resumes_and_continues_from_the_kept_weigh
     failed = by_number(tmp_path / "out")[4]
     assert failed["status"] == "failed" and "\n" not in failed["error"]
     assert failed["error"] == (f"FileNotFoundError: cannot continue {earlier['trial_id']}: its weights "
-                               f"{folder / earlier['trial_id'] / 'weights.weights.h5'} are gone (kept for the "
+                               f"{folder / earlier['trial_id'] / 'weights.npz'} are gone (kept for the "
                                "rounds that continue it); delete that trial's folder to train it again")
 
 
