@@ -152,8 +152,8 @@ def write_record(record: dict, inputs: TrialInputs, detail: str | None) -> dict:
         (out_dir / "error.log").write_text(detail or record["error"] + "\n", encoding="utf-8")
     if inputs.search:
         record["search"] = search_block(inputs.search, record)
-        if rung := continuation.rung_of(inputs.trial):
-            record["search"]["rung"] = rung
+        if rung := continuation.rung_of(inputs.trial):  # with the seed its shuffles and masks came from
+            record["search"]["rung"] = {**rung, "random_seed": continuation.random_seed(inputs.trial)}
     record["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_json_atomic(out_dir / RECORD, record, before_rename=lambda: fault_point("write", inputs.trial.slug))
     return record

@@ -100,6 +100,7 @@ def test_a_search_killed_between_rungs_resumes_and_continues_from_the_kept_weigh
     best = max((1, 2, 3), key=lambda n: records[n]["metrics"]["val_accuracy"])
     continued, earlier = records[4], records[best]
     assert rungs[4]["continues"] == best and rungs[4]["continued_from"] == earlier["trial_id"]
+    assert [g["random_seed"] for _, g in sorted(rungs.items())] == [0, 0, 0, 1_000_003, 0, 0]
     assert continued["params"] == earlier["params"] and [h["epoch"] for h in continued["history"]] == [2, 3]
     assert sum(len(r["history"]) for r in records.values()) == hyperband_budget(3, 3)[1]
     assert not (folder / continued["trial_id"] / "weights.npz").exists()  # a last round: never continued
