@@ -1,5 +1,6 @@
 """`fer-bench run SPECS`: train every trial of the specs into records, here or spread over machines."""
 
+import contextlib
 import json
 import os
 import platform
@@ -60,9 +61,10 @@ def execute(args, argv) -> int:
             raise UserError(f"fer-bench run: --{flag.replace('_', '-')} needs --chief or --worker")
     from fer_bench.scheduling.local import run_specs
 
-    return run_specs(args.specs, args.data, overrides(args), Path(args.out), args.device, args.rerun, args.quiet,
-                     command=["fer-bench", *argv], only=args.only, tensorboard=args.tensorboard,
-                     tracker=_tracker(args), proposal=_proposal(args.params))
+    with _tracker(args) as tracker:
+        return run_specs(args.specs, args.data, overrides(args), Path(args.out), args.device, args.rerun, args.quiet,
+                         command=["fer-bench", *argv], only=args.only, tensorboard=args.tensorboard,
+                         tracker=tracker, proposal=_proposal(args.params))
 
 
 def _chief(args) -> int:
@@ -85,19 +87,27 @@ def _worker(args, argv) -> int:
     from fer_bench.distributed.launch import run_worker
 
     worker_id = args.worker_id or f"{platform.node()}-{os.getpid()}"
-    return run_worker(args.specs, args.data, overrides(args), Path(args.out), args.device, args.chief_address,
-                      worker_id, args.connect_timeout, args.quiet, command=["fer-bench", *argv],
-                      tensorboard=args.tensorboard, tracker=_tracker(args))
+    with _tracker(args) as tracker:
+        return run_worker(args.specs, args.data, overrides(args), Path(args.out), args.device, args.chief_address,
+                          worker_id, args.connect_timeout, args.quiet, command=["fer-bench", *argv],
+                          tensorboard=args.tensorboard, tracker=tracker)
 
 
+@contextlib.contextmanager
 def _tracker(args):
+    """`--wandb`: the run's tracker, closed when the run ends however it ends; else None."""
     if not args.wandb:
-        return None
+        yield None
+        return
     from fer_bench.trackers.wandb_runs import WandbTarget
     from fer_bench.trackers.wandb_stream import WandbStream
 
-    return WandbStream(WandbTarget(os.environ.get("WANDB_PROJECT") or "fer-bench", os.environ.get("WANDB_ENTITY"),
-                                   args.wandb))
+    tracker = WandbStream(WandbTarget(os.environ.get("WANDB_PROJECT") or "fer-bench", os.environ.get("WANDB_ENTITY"),
+                                      args.wandb))
+    try:
+        yield tracker
+    finally:
+        tracker.close()
 
 
 def _proposal(path: str | None) -> tuple[str, dict] | None:

@@ -28,17 +28,20 @@ def export_wandb(paths: list[str], target: WandbTarget) -> tuple[int, int]:
     logging.getLogger("wandb").setLevel(logging.ERROR)
     api = _online_api(wandb, target) if target.mode == "online" else None
     created = 0
-    for record in records:
-        if offline_run_exists(target, record) if api is None else _online_run_exists(wandb, api, target, record):
-            continue
-        try:
-            run = start_run(wandb, target, record)
-        except (wandb.errors.Error, OSError) as exc:
-            raise UserError(f"fer-bench wandb: W&B could not start a run ({_first_line(exc)}); {created} of "
-                            f"{len(records)} exported") from None
-        log_history(run, record.get("history") or [])
-        finish_run(wandb, run, record)
-        created += 1
+    try:
+        for record in records:
+            if offline_run_exists(target, record) if api is None else _online_run_exists(wandb, api, target, record):
+                continue
+            try:
+                run = start_run(wandb, target, record)
+            except (wandb.errors.Error, OSError) as exc:
+                raise UserError(f"fer-bench wandb: W&B could not start a run ({_first_line(exc)}); {created} of "
+                                f"{len(records)} exported") from None
+            log_history(run, record.get("history") or [])
+            finish_run(wandb, run, record)
+            created += 1
+    finally:  # W&B's service writes the run files after run.finish() returns: whole when this returns
+        wandb.teardown()
     return created, len(records) - created
 
 

@@ -46,6 +46,11 @@ class WandbStream:
             self._guarded(finish_run, self.wandb, self.run, record)
         self.run = None
 
+    def close(self) -> None:
+        """At the end of the run: W&B's service writes its files after run.finish() returns, and an
+        in-process caller (or a reader of the files right after) must find them whole."""
+        self._guarded(self.wandb.teardown)
+
     def _guarded(self, call, *args, **kwargs):
         try:
             return call(*args, **kwargs)
