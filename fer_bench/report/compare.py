@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 
 from fer_bench.errors import UserError
+from fer_bench.report.labels import ACCURACY_LABELS
 from fer_bench.report.order import variant_order
 from fer_bench.report.pairs import CORRECTION, CORRECTION_NAMES
 from fer_bench.report.stats import ALPHA, two_samples
 
-ACCURACY = (("val_accuracy", "validation"), ("public_test_accuracy", "PublicTest"),
-            ("private_test_accuracy", "PrivateTest"))
+ACCURACY = tuple(ACCURACY_LABELS.items())
 SPEED = (("train_images_per_s", "images/s"),)
 EXIT_REGRESSION = 5
 

@@ -11,10 +11,10 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from fer_bench.data.formats import EMOTIONS  # noqa: E402
+from fer_bench.report.labels import ACCURACY_LABELS  # noqa: E402
 from fer_bench.report.order import variant_groups  # noqa: E402
 
-SPLITS = (("val_accuracy", "validation"), ("public_test_accuracy", "PublicTest"),
-          ("private_test_accuracy", "PrivateTest"))
+SPLITS = tuple(ACCURACY_LABELS.items())
 
 
 def png_bytes(fig) -> bytes:

@@ -22,6 +22,7 @@ from fer_bench.records import ACCURACY_THRESHOLDS
 from fer_bench.report import figures
 from fer_bench.report.frames import history_frame, read_all, trials_frame
 from fer_bench.report.importance import importance_section
+from fer_bench.report.labels import metric_label
 from fer_bench.report.order import sort_rows, variant_groups, variant_order
 from fer_bench.report.pairs import all_pairs, correction_note
 from fer_bench.report.power import MOST_SEEDS
@@ -172,7 +173,7 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
     # A search's repeated proposals are one configuration, not independent samples: no t-tests there.
     pairs = {metric: all_pairs(complete, metric) for metric in TABLE_METRICS} if section["search"] is None else {}
     verdicts = [(metric, compare_best(complete, metric, pairs[metric])) for metric in pairs]
-    section["verdicts"] = [verdict.sentence(metric.replace("_", " ")) for metric, verdict in verdicts if verdict]
+    section["verdicts"] = [verdict.sentence(metric_label(metric)) for metric, verdict in verdicts if verdict]
     section["pairs"] = pair_rows(pairs.get("val_accuracy", []))
     section["pairs_note"] = correction_note(pairs.get("val_accuracy", []))
     section["variance"] = [row for metric in TABLE_METRICS[:2] for row in components(complete, metric)]
@@ -309,7 +310,7 @@ def variant_summary(complete: pd.DataFrame) -> pd.DataFrame:
 def study_rows(name: str, summary: pd.DataFrame, best: str) -> list[dict]:
     study = STUDY[name]
     ours = summary.loc[best]
-    return [{"metric": metric.replace("_", " "), "study": study[metric], "ours": ours[f"{metric}_mean"],
+    return [{"metric": metric_label(metric), "study": study[metric], "ours": ours[f"{metric}_mean"],
              "ours_std": ours[f"{metric}_std"]}
             for metric in TABLE_METRICS if metric in study] + [{"label": study["label"], "variant": best}]
 

@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from fer_bench.report.labels import metric_label
+
 SPLIT_PART = re.compile(r"(^|_)split_seed-[^_]+")
 
 
@@ -31,8 +33,9 @@ def components(frame: pd.DataFrame, metric: str) -> list[dict]:
         splits = group["split_seed"].nunique()
         if splits < 2:
             continue
-        row = {"spec": spec, "variant": variant, "metric": metric, "runs": len(group), "splits": int(splits),
-               "seeds": int(group["seed"].nunique()), "total_sd": float(group[metric].std(ddof=1)),
+        row = {"spec": spec, "variant": variant, "metric": metric_label(metric), "runs": len(group),
+               "splits": int(splits), "seeds": int(group["seed"].nunique()),
+               "total_sd": float(group[metric].std(ddof=1)),
                "split_sd": None, "seed_sd": None, "split_share": None, "design": "per seed"}
         if group.groupby("split_seed").size().max() >= 2:
             row["design"] = "crossed" if _crossed(group) else "nested"

@@ -167,7 +167,7 @@ def test_summary_opens_the_report_with_each_specs_best_and_verdict(results, rend
         rows = frame[frame["spec"] == spec]
         means = rows.groupby("variant")[["val_accuracy", "public_test_accuracy", "private_test_accuracy"]].mean()
         best = means["val_accuracy"].idxmax()
-        verdict = compare_best(rows, "val_accuracy").sentence("val accuracy")
+        verdict = compare_best(rows, "val_accuracy").sentence("validation accuracy")
         line = next(line for line in summary.splitlines() if line.startswith(f"| [{spec}]("))
         cells = [f"{100 * means.loc[best, m]:.2f} ± " for m in means.columns]
         assert f" | {best} | 2 | " in line and all(c in line for c in cells) and line.endswith(f" {verdict} |")

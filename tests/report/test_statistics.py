@@ -144,8 +144,8 @@ def test_the_report_decomposes_a_crossed_design_and_lists_every_pair_corrected(t
     result = call_main("report", tmp_path / "out", "-o", tmp_path / "r.md")
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "r.md").read_text()
-    rows = [line for line in text.splitlines() if line.startswith(("| dropout-0 | val_accuracy |",
-                                                                   "| dropout-0.25 | val_accuracy |"))]
+    rows = [line for line in text.splitlines() if line.startswith(("| dropout-0 | validation accuracy |",
+                                                                   "| dropout-0.25 | validation accuracy |"))]
     assert len(rows) == 2 and all("| 6 | 3 | 2 | crossed |" in row for row in rows), rows
     assert "Holm-corrected over 15 pairs" in text
     # the splits' effects (1.5-2 points) outweigh the seeds' (0.4): REML over 3 splits puts 74-83% on them
