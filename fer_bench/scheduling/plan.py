@@ -22,16 +22,16 @@ from fer_bench.progress import format_seconds
 from fer_bench.records import DONE_STATUSES, iter_records
 from fer_bench.spec.load import load_spec
 from fer_bench.spec.schema import LoadedSpec
-from fer_bench.spec.search import grid_points
+from fer_bench.spec.search import first_point, grid_points
 from fer_bench.spec.trials import (
     Overrides,
     Trial,
     check_proposal,
     describe_trials,
     expand,
-    hyperband_max_epochs,
     mean_epochs,
     proposal_trials,
+    search_size,
     search_trials,
 )
 from fer_bench.storage import cache_dir, write_json_atomic
@@ -232,15 +232,12 @@ def _listed(spec: PlannedSpec) -> tuple[list[PlannedTrial], list[tuple[str, int]
     search = spec.loaded.spec.search
     if search is None:
         return spec.trials, [], spec.trials[0]
-    limit = spec.overrides.max_trials
-    points = grid_points(search)[:limit]
     gridded = "grid" in spec.strategies
+    points = grid_points(search)[:spec.overrides.max_trials] if gridded else [first_point(search)]
     listed = [spec.planner.plan(t) for number, values in enumerate(points, start=1)
-              for t in search_trials(spec.loaded, spec.overrides, "grid", number, values) if gridded or number == 1]
-    executions = spec.overrides.seeds or search.executions
-    max_epochs = hyperband_max_epochs(spec.loaded, spec.overrides)
-    later = [(name, n * executions) for name, n in search.trials_per_strategy(limit, max_epochs).items()
-             if name != "grid" and name in spec.strategies]
+              for t in search_trials(spec.loaded, spec.overrides, "grid", number, values)]
+    per_strategy, executions = search_size(spec.loaded, spec.overrides)
+    later = [(name, n * executions) for name, n in per_strategy.items() if name != "grid" and name in spec.strategies]
     return listed if gridded else [], later, listed[0]
 
 

@@ -36,6 +36,5 @@ def load_spec(path: Path) -> LoadedSpec:
     loaded = LoadedSpec(path, spec, text, raw)
     if spec.search is not None:
         check_search_space(loaded)
-    else:
-        expand(loaded, Overrides())
+    expand(loaded, Overrides())  # counts the trials, a search's too, before any is made
     return loaded

@@ -192,10 +192,6 @@ class SearchSpec(Strict):
             counts = " x ".join(f"{p.grid_count():,}" for p in self.space.values())
             raise ValueError(f"the grid has {self.grid_size():,} points ({counts} values); at most {MAX_TRIALS:,}: "
                              "use wider steps or fewer values, or search it with random or bayesian")
-        total = sum(self.trials_per_strategy(max_epochs=self.hyperband.max_epochs or 1).values()) * self.executions
-        if total > MAX_TRIALS:
-            raise ValueError(f"{total:,} trials (per strategy: max_trials or the grid's points, x executions "
-                             f"{self.executions:,}); at most {MAX_TRIALS:,} per spec")
         if "bayesian" in self.strategies:
             initial = self.initial_points
             if initial >= self.max_trials:
@@ -225,6 +221,12 @@ class SearchSpec(Strict):
 
 def _values(param) -> list:
     return param.values if isinstance(param, ChoiceParam) else param.grid_values()
+
+
+def first_point(search: SearchSpec) -> dict[str, Any]:
+    """Each parameter's first choice or its minimum: the grid's first point, made without the grid (a range
+    without a step has none, an unstepped int range may have a billion points)."""
+    return {key: p.values[0] if isinstance(p, ChoiceParam) else p.min for key, p in search.space.items()}
 
 
 def grid_points(search: SearchSpec) -> list[dict[str, Any]]:

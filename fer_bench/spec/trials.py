@@ -96,10 +96,26 @@ def describe_trials(loaded: LoadedSpec, overrides: Overrides) -> str:
     search = loaded.spec.search
     if search is None:
         return f"{len(expand(loaded, overrides))} trials"
-    executions = overrides.seeds or search.executions
-    per_strategy = search.trials_per_strategy(overrides.max_trials, hyperband_max_epochs(loaded, overrides))
+    per_strategy, executions = search_size(loaded, overrides)
     parts = " + ".join(f"{name} {n}" for name, n in per_strategy.items())
     return f"search: {parts} trials x {executions} execution{'s' if executions > 1 else ''}, by {search.objective}"
+
+
+def search_size(loaded: LoadedSpec, overrides: Overrides) -> tuple[dict[str, int], int]:
+    """Per strategy the proposals a search makes, and the executions (seeds) of each."""
+    search = loaded.spec.search
+    per_strategy = search.trials_per_strategy(overrides.max_trials, hyperband_max_epochs(loaded, overrides))
+    return per_strategy, overrides.seeds or search.executions
+
+
+def check_search_size(loaded: LoadedSpec, overrides: Overrides) -> None:
+    """At most MAX_TRIALS, counted with the flags: Hyperband's count follows its epochs (--epochs, else
+    search.hyperband.max_epochs, else training.epochs), and --seeds sets the executions."""
+    per_strategy, executions = search_size(loaded, overrides)
+    total = sum(per_strategy.values()) * executions
+    if total > MAX_TRIALS:
+        raise UserError(f"{loaded.path}: search: {total:,} trials (per strategy: max_trials, the grid's points or "
+                        f"Hyperband's brackets, x executions {executions:,}); at most {MAX_TRIALS:,} per spec")
 
 
 def check_search_space(loaded: LoadedSpec) -> None:
@@ -196,9 +212,11 @@ def _resolve(doc: dict, settings: list[tuple[str, Any, str, str]], overrides: Ov
 
 
 def expand(loaded: LoadedSpec, overrides: Overrides) -> list[Trial]:
-    """Every trial of the spec: variants x grid points x seeds, in a fixed order; none for a search."""
+    """Every trial of the spec: variants x grid points x seeds, in a fixed order; none for a search (its size
+    checked)."""
     spec, path = loaded.spec, loaded.path
     if spec.search is not None:
+        check_search_size(loaded, overrides)  # a search's trials are proposed as it runs: counted, none made
         return []
     base = spec.model_dump(mode="json")
     sweep = spec.sweep or SweepSpec()

@@ -255,6 +255,14 @@ CASES = [
      {"s.yaml": SEARCH.format(space="model.params.dropout: {type: choice, values: [0.1, 0.2]}")
       .replace("[grid, random]", "hyperband").replace("max_trials: 4", "hyperband: {max_epochs: 9, factor: 1}")},
      ["validate", "s.yaml"], "search.hyperband.factor: Input should be greater than or equal to 2"),
+    ("search-hyperband-too-many", "spec: Hyperband to training.epochs 10,000 x 100 iterations (counted)",
+     {"s.yaml": SEARCH.format(space="model.params.dropout: {type: float, min: 0.0, max: 0.5}")
+      .replace("[grid, random]", "hyperband").replace("max_trials: 4", "hyperband: {iterations: 100}")
+      + "training: {epochs: 10000}\n"},
+     ["validate", "s.yaml"], "search: 1,763,000 trials"),
+    ("search-seeds-flag", "CLI: --seeds past the trials limit on a search", {"s.yaml": SEARCH.format(
+        space="model.params.dropout: {type: choice, values: [0.1, 0.2]}")},
+     ["list", "s.yaml", "--seeds", "20000"], "x executions 20,000); at most 10,000 per spec"),
 ]
 
 

@@ -18,8 +18,9 @@ Every answer is one line on stderr, the exit code is 2, and no traceback is show
 relative to a scratch folder.
 
 Limits: a spec may expand to at most 10,000 trials (variants x grid points x seeds, `--seeds`
-included), and a search may ask for at most 10,000 (per strategy, `max_trials` or the grid's points,
-times `executions`; a grid search's points at most 10,000). They are counted before any is built, so a
+included), and a search may ask for at most 10,000 (per strategy, `max_trials`, the grid's points or
+Hyperband's brackets, times `executions`, with `--max-trials`, `--seeds` and `--epochs` applied; a grid
+search's points at most 10,000). They are counted before any is built, so a
 typo such as `seeds: 100000000` or a step of `1.0e-9` is answered at once instead of after minutes of
 building trial ids; more trials than that belong in several specs. A spec file is read no further
 than 1 MiB: a page of YAML is a few kilobytes, and a device such as `/dev/zero` never ends. Outputs

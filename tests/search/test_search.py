@@ -243,6 +243,21 @@ def test_stray_keras_tuner_variables_do_not_turn_a_local_search_distributed(tmp_
     assert len(by_strategy(tmp_path / "out")["random"]) == 2
 
 
+def test_a_search_over_ranges_without_a_grid_is_listed_without_building_one(tmp_path):
+    """Random and Hyperband need no grid: `list` sizes them at the space's first point (a float range without a
+    step has no grid to take it from, and a billion split seeds would be a billion points)."""
+    spec = write(tmp_path / "s.yaml", "name: nogrid\ndataset: {source: sample}\ntraining: {epochs: 2}\nsearch:\n"
+                 "  strategy: [random, hyperband]\n  max_trials: 3\n  space:\n"
+                 "    dataset.split_seed: {type: int, min: 0, max: 1000000000}\n"
+                 "    model.params.dropout: {type: float, min: 0.0, max: 0.5}\n")
+    listing = call_main("list", spec, "--out", tmp_path / "out")
+    assert listing.returncode == 0, listing.stderr
+    brackets = hyperband_budget(2, 3)[0]  # max_epochs: training.epochs; the default factor
+    assert f"search: random 3 + hyperband {brackets} trials x 1 execution" in listing.stdout, listing.stdout
+    assert "random: 3 trials" in listing.stdout and f"hyperband: {brackets} trials" in listing.stdout
+    assert "grid-0" not in listing.stdout
+
+
 def test_the_cpu_search_spec_is_small_enough_for_ci_and_lists_its_grid(tmp_path):
     search = load_spec(REPO / "benchmark" / "search_cpu.yaml").spec.search
     assert search.grid_size() <= 8 and search.executions == 1
