@@ -37,7 +37,7 @@ class Progress:
         if self.trials is None:
             self.remaining_epochs = epochs
         continued = f" (epochs {first + 1}-{first + epochs}, continued)" if first else ""
-        self.say(f"{self.counter} {label}: training {epochs} epochs{continued}")
+        self.say(f"{self.counter} {label}: training {epochs} epoch{'' if epochs == 1 else 's'}{continued}")
 
     @property
     def counter(self) -> str:

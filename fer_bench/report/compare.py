@@ -44,10 +44,10 @@ class Row:
 
 
 def load_side(path: Path) -> pd.DataFrame:
-    from fer_bench.report.frames import read_all, trials_frame
+    from fer_bench.report.frames import report_records, trials_frame
 
     if path.is_dir():
-        frame = trials_frame(read_all([path]))
+        frame = trials_frame(report_records([path]))
     elif path.suffix == ".csv" and path.is_file():
         frame = pd.read_csv(path)
     elif path.suffix == ".parquet" and path.is_file():

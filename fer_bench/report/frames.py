@@ -30,6 +30,17 @@ def read_all(paths) -> list[dict]:
     return records
 
 
+def report_records(paths) -> list[dict]:
+    """read_all, each Hyperband trial's variant naming the epochs it reached: the rounds of one point (1 epoch,
+    then 3 continued from it) are different trainings, and the tables would average them as seeds of one."""
+    records = read_all(paths)
+    for record in records:
+        rung = (record.get("search") or {}).get("rung")
+        if rung and record.get("variant") is not None:
+            record["variant"] += f" ({rung['epochs']} epoch{'' if rung['epochs'] == 1 else 's'})"
+    return records
+
+
 def trials_frame(records: list[dict]) -> pd.DataFrame:
     rows = []
     positions = variant_positions(records)
@@ -91,4 +102,4 @@ def history_frame(records: list[dict]) -> pd.DataFrame:
 
 def load_records(*paths) -> pd.DataFrame:
     """One row per trial record under the given results directories (the notebook entry point)."""
-    return trials_frame(read_all(paths or ("results",)))
+    return trials_frame(report_records(paths or ("results",)))

@@ -20,7 +20,7 @@ from fer_bench.data.formats import EMOTIONS
 from fer_bench.errors import UserError, WriteError
 from fer_bench.records import ACCURACY_THRESHOLDS
 from fer_bench.report import figures
-from fer_bench.report.frames import history_frame, read_all, trials_frame
+from fer_bench.report.frames import history_frame, report_records, trials_frame
 from fer_bench.report.importance import importance_section
 from fer_bench.report.labels import metric_label
 from fer_bench.report.order import sort_rows, variant_groups, variant_order
@@ -55,7 +55,7 @@ def render_report(paths, output: Path) -> Path:
     if suffix not in (".html", ".md"):
         raise UserError(f"{output}: the report must end in .html or .md")
     check_writable(output.parent, f"-o {output}")
-    records = read_all(paths)
+    records = report_records(paths)
     figure_store = FigureStore(output, inline=suffix == ".html")
     context = build_context(records, paths, figure_store)
     # Markdown is not HTML: escaping it would show &lt; to readers. Every HTML page escapes everything.
