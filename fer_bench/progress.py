@@ -29,11 +29,16 @@ class Progress:
         self.index = 0
         self.label = ""
         self.epochs = 0
+        # per trial label, for the interleaved lines of trials trained together: its number and last epoch
+        self._numbers: dict[str, int] = {}
+        self._last_epoch: dict[str, int] = {}
 
     def start_trial(self, label: str, epochs: int, first: int = 0) -> None:
         """`first`: the epochs a continued trial (Hyperband's) starts after; its epochs count on from there."""
         self.index += 1
         self.label, self.epochs = label, first + epochs
+        self._last_epoch[label] = first + epochs
+        self._numbers[label] = self.index
         if self.trials is None:
             self.remaining_epochs = epochs
         continued = f" (epochs {first + 1}-{first + epochs}, continued)" if first else ""
@@ -41,16 +46,23 @@ class Progress:
 
     @property
     def counter(self) -> str:
-        # A search's count is an estimate: past it, the counter just counts.
-        return f"[{self.index}]" if self.trials is None or self.index > self.trials else f"[{self.index}/{self.trials}]"
+        return self._counter(self.index)
 
-    def end_epoch(self, epoch: int, seconds: float, logs: dict) -> None:
-        self.epoch_seconds.append(seconds)
+    def _counter(self, index: int) -> str:
+        # A search's count is an estimate: past it, the counter just counts.
+        return f"[{index}]" if self.trials is None or index > self.trials else f"[{index}/{self.trials}]"
+
+    def end_epoch(self, epoch: int, seconds: float, logs: dict, label: str | None = None, share: float = 1.0) -> None:
+        """`label`: the trial, where several train at once; `share`: its part of the epoch's time (a member
+        of a group of n trains n epochs in that time), so that the ETA counts the time once."""
+        self.epoch_seconds.append(seconds * share)
         self.remaining_epochs -= 1
         metrics = "  ".join(
             f"{k} {logs[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs
         )
-        self.say(f"{self.counter} {self.label} epoch {epoch}/{self.epochs}  {metrics}  "
+        label = label or self.label
+        number, last = self._numbers.get(label, self.index), self._last_epoch.get(label, self.epochs)
+        self.say(f"{self._counter(number)} {label} epoch {epoch}/{last}  {metrics}  "
                  f"{seconds:.1f}s  ETA {self.eta()}")
 
     def skip_epochs(self, count: int) -> None:

@@ -30,6 +30,14 @@ def points(text: str) -> float:
     return value / 100
 
 
+def together(text: str) -> int | str:
+    if text in ("auto", "off"):
+        return text
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"expected a group size N > 0, auto or off, got {text!r}")
+
+
 def port(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) < 65536:
         raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {text!r}")
@@ -52,6 +60,9 @@ def add_trial_flags(p: argparse.ArgumentParser) -> None:
                    help="override training.budget_s: train only the epochs that fit in S seconds, then score")
     p.add_argument("--loop", choices=("fit", "device"),
                    help="override training.loop: device keeps the data on the accelerator, an epoch per call (JAX)")
+    p.add_argument("--together", type=together, metavar="N|auto|off",
+                   help="override training.together: train up to N trials of one model shape as one compiled "
+                        "program (loop: device, JAX); auto: on an accelerator only; off: one at a time")
     p.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
                    help="override training.mixed_precision: auto is bfloat16 where the device computes it "
                         "natively (a CPU with AMX-BF16 or AVX512_BF16 on TensorFlow, an NVIDIA GPU of compute "
@@ -71,4 +82,4 @@ def overrides(args):
     from fer_bench.spec.trials import Overrides
 
     return Overrides(args.epochs, args.max_train_samples, args.max_eval_samples, args.seeds, args.trial_timeout,
-                     args.budget, args.loop, args.max_trials, args.precision, args.search_seed)
+                     args.budget, args.loop, args.max_trials, args.precision, args.search_seed, args.together)

@@ -9,6 +9,7 @@ from pathlib import Path
 from fer_bench.errors import EXIT_OK, EXIT_TRIALS
 from fer_bench.progress import Progress, format_seconds, process_start_time
 from fer_bench.records import check_results_dir
+from fer_bench.scheduling.groups import limit_on
 from fer_bench.scheduling.local import start
 from fer_bench.scheduling.plan import plan_specs
 from fer_bench.scheduling.queue import WorkQueue, recorded_trials
@@ -52,7 +53,7 @@ def run_worker(paths: list[str], data_flag: str | None, overrides: Overrides, ou
     progress.say(f"worker {worker_id}: working for the chief at {address} on {env['backend']} "
                  f"{device_info['kind']} ({device_info['name']}); results in {out}")
     trainer = Trainer(out, env, progress, command, process_start, rerun=False, assigned=True,
-                      tensorboard=tensorboard, tracker=tracker)
+                      tensorboard=tensorboard, tracker=tracker, limit=limit_on(env))
     try:
         work_loop(client, planned, trainer)
     finally:

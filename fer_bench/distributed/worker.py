@@ -128,7 +128,7 @@ def work_loop(client: ChiefClient, planned: list, trainer) -> None:
             client.finish(trial, None, str(exc))
             raise
         with Heartbeat(client, trial.trial_id, HEARTBEAT_S):
-            records = [trainer.train(work.spec, t, work.search) for t in work.trials]
+            records = trainer.train_work(work)
         if work.proposal is not None:
             score, message = proposal_score(records, work.spec.loaded.spec.search.objective)
         else:

@@ -33,13 +33,16 @@ class AnyParams(BaseModel):
 class Builder:
     """`build(params)` returns an uncompiled Keras model from (48, 48, 1) images in [0, 1] to 7
     softmax outputs in the canonical label order. `params_model` validates `model.params` (the
-    validated object is what `build` gets); `cost`, when given, sizes the model without Keras."""
+    validated object is what `build` gets); `cost`, when given, sizes the model without Keras.
+    `member_params` are the parameters that change no shape, only values a grouped program carries per
+    member (as ValueDropout's rate): models that differ in them alone train together."""
 
     name: str
     build: Callable[[Any], Any]
     params_model: type[BaseModel] = AnyParams
     cost: Callable[[Any], ModelCost] | None = None
     description: str = ""
+    member_params: tuple[str, ...] = ()
 
     def params(self, raw: dict) -> BaseModel:
         return self.params_model.model_validate(raw)

@@ -76,6 +76,8 @@ def build_cnn(p: CNNParams):
     import keras
     from keras import layers
 
+    from fer_bench.models.layers import ValueDropout
+
     pool = layers.MaxPooling2D if p.pooling == "max" else layers.AveragePooling2D
     dense_dropout = p.dropout if p.dense_dropout is None else p.dense_dropout
     inputs = keras.Input(INPUT_SHAPE, name="image")
@@ -86,16 +88,14 @@ def build_cnn(p: CNNParams):
             x = layers.BatchNormalization(name=f"conv{i}_bn")(x)
         x = layers.Activation(p.activation, name=f"conv{i}_act")(x)
         x = pool(2, name=f"conv{i}_pool")(x)
-        if p.dropout:
-            x = layers.Dropout(p.dropout, name=f"conv{i}_dropout")(x)
+        x = ValueDropout(p.dropout, name=f"conv{i}_dropout")(x)
     x = layers.Flatten(name="flatten")(x)
     for i, units in enumerate(p.dense_units, start=1):
         x = layers.Dense(units, name=f"dense{i}")(x)
         if p.batch_norm:
             x = layers.BatchNormalization(name=f"dense{i}_bn")(x)
         x = layers.Activation(p.activation, name=f"dense{i}_act")(x)
-        if dense_dropout:
-            x = layers.Dropout(dense_dropout, name=f"dense{i}_dropout")(x)
+        x = ValueDropout(dense_dropout, name=f"dense{i}_dropout")(x)
     # float32 output keeps the softmax and the loss exact under a mixed-precision policy.
     outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name="cnn")
@@ -106,5 +106,6 @@ CNN_BUILDER = Builder(
     params_model=CNNParams,
     build=build_cnn,
     cost=cnn_cost,
+    member_params=("dropout", "dense_dropout"),  # ValueDropout: a grouped program carries them per member
     description="configurable conv/dense CNN; defaults = the study's NJNischal model",
 )

@@ -9,6 +9,7 @@ from fer_bench.errors import EXIT_OK, EXIT_TRIALS, UserError
 from fer_bench.faults import fault_point
 from fer_bench.progress import Progress, format_seconds, process_start_time
 from fer_bench.records import check_results_dir
+from fer_bench.scheduling.groups import limit_on
 from fer_bench.scheduling.plan import plan_specs
 from fer_bench.scheduling.queue import WorkQueue, proposal_score, recorded_trials
 from fer_bench.spec.trials import Overrides
@@ -45,11 +46,13 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     device_info, env = start(device, planned)
     from fer_bench.scheduling.executor import Trainer
 
-    queue = WorkQueue(planned, out, recorded)
+    limit = limit_on(env)
+    queue = WorkQueue(planned, out, recorded, limit)
     progress = Progress(queue.expected, queue.expected_epochs, quiet=quiet)
     if tensorboard:
         _check_tensorboard(env["backend"])
-    trainer = Trainer(out, env, progress, command, process_start, rerun, tensorboard=tensorboard, tracker=tracker)
+    trainer = Trainer(out, env, progress, command, process_start, rerun, tensorboard=tensorboard, tracker=tracker,
+                      limit=limit)
     work = queue.next()
     if work is None:
         for search in queue.searches():
@@ -78,18 +81,18 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
 
 
 def _train(work, queue, trainer) -> None:
-    """Every trial of one work item; a search proposal's score goes back to its strategy."""
-    records = []
-    for planned_trial in work.trials:
-        record = trainer.train(work.spec, planned_trial, work.search)
+    """Every trial of one work item (together where they can); a search proposal's score goes back to its
+    strategy."""
+    records = trainer.train_work(work)
+    if work.proposal is None:
+        return
+    for index, planned_trial in enumerate(work.trials):
         # Another process has it. A search waits, since its next proposal needs the score, and trains
         # the trial itself if that process dies without a record.
-        while record is None and work.proposal is not None:
-            record = trainer.wait_for(work.spec, planned_trial) or trainer.train(work.spec, planned_trial,
-                                                                                 work.search)
-        records.append(record)
-    if work.proposal is not None:
-        queue.finish(work, *proposal_score(records, work.spec.loaded.spec.search.objective))
+        while records[index] is None:
+            records[index] = trainer.wait_for(work.spec, planned_trial) or trainer.train(work.spec, planned_trial,
+                                                                                         work.search)
+    queue.finish(work, *proposal_score(records, work.spec.loaded.spec.search.objective))
 
 
 def _data_sources(planned) -> str:

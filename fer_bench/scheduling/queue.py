@@ -1,7 +1,8 @@
 """What to train next: the pending trials of sweeps and the proposals of searches, in spec order.
 
-One queue serves a local run and a distributed chief alike. A work item is one sweep trial, or one
-search proposal with all its executions (seeds).
+One queue serves a local run and a distributed chief alike. A work item is one sweep trial (or a group
+of them that trains as one program, scheduling/groups.py), or one search proposal with all its
+executions (seeds).
 """
 
 import itertools
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fer_bench.records import DONE_STATUSES, iter_records, update_plan
+from fer_bench.scheduling.groups import alone, form_groups
 from fer_bench.scheduling.plan import PlannedSpec, PlannedTrial
 from fer_bench.search.summary import WITHIN, better, objective_value, strategy_summary
 from fer_bench.spec.trials import hyperband_max_epochs, mean_epochs, search_trials
@@ -50,18 +52,19 @@ def proposal_score(records: list[dict | None], objective: str) -> tuple[float | 
 
 
 class SweepRun:
-    """The trials of a sweep spec that have no record yet, in the spec's order."""
+    """The trials of a sweep spec that have no record yet, in the spec's order, in groups up to `limit`."""
 
     proposes = False
 
-    def __init__(self, planned: PlannedSpec, recorded: dict[str, str]):
+    def __init__(self, planned: PlannedSpec, recorded: dict[str, str], limit=alone):
         self.planned = planned
-        self.pending = [t for t in planned.trials if recorded.get(t.trial_id) not in DONE_STATUSES]
-        self.expected = len(self.pending)
-        self.expected_epochs = sum(t.trial.config["training"]["epochs"] for t in self.pending)
+        pending = [t for t in planned.trials if recorded.get(t.trial_id) not in DONE_STATUSES]
+        self.groups = form_groups(pending, limit)
+        self.expected = len(pending)
+        self.expected_epochs = sum(t.trial.config["training"]["epochs"] for t in pending)
 
     def next(self) -> Work | None:
-        return Work(self.planned, [self.pending.pop(0)]) if self.pending else None
+        return Work(self.planned, self.groups.pop(0)) if self.groups else None
 
     def finish(self, work: Work, score: float | None, message: str = "") -> None:
         pass
@@ -190,7 +193,8 @@ def recorded_trials(planned: list[PlannedSpec], out: Path, rerun: bool) -> dict[
 class WorkQueue:
     """Every spec's work in the order the specs were given."""
 
-    def __init__(self, planned: list[PlannedSpec], out: Path, recorded: dict[str, dict[str, dict]]):
+    def __init__(self, planned: list[PlannedSpec], out: Path, recorded: dict[str, dict[str, dict]], limit=alone):
+        """`limit(planned_trial)`: how many trials may train with it as one program (scheduling/groups.py)."""
         self.runs = []
         for spec in planned:
             spec_dir = inside(out, Path(spec.name))
@@ -200,7 +204,7 @@ class WorkQueue:
             else:
                 update_plan(spec_dir, {p.trial_id: {"variant": p.trial.variant, "seed": p.trial.seed,
                                                     "params": p.trial.params} for p in spec.trials})
-                self.runs.append(SweepRun(spec, {k: r.get("status") for k, r in records.items()}))
+                self.runs.append(SweepRun(spec, {k: r.get("status") for k, r in records.items()}, limit))
         self.out = out
 
     @property

@@ -136,6 +136,9 @@ class TrainingSpec(Strict):
     # "device" (JAX): the splits stay on the accelerator and each epoch is one compiled call (training/device_loop.py)
     loop: Literal["fit", "device"] = "fit"
     shuffle: bool = True  # a new order of the train split every epoch; false: the split's own order
+    # trials of one model shape trained as one compiled program (loop: device, JAX; scheduling/groups.py):
+    # at most this many; "auto": as many as fit on an accelerator, none on a CPU, where it is slower
+    together: Literal["auto", "off"] | PositiveInt = "auto"
 
     @field_validator("jit_compile", mode="before")
     @classmethod

@@ -33,6 +33,7 @@ class Overrides:
     max_trials: int | None = None
     precision: str | None = None  # "float32" is the spec's default, null
     search_seed: int | None = None  # search.seed: the oracles' seed; enters the ids of random and Bayesian trials
+    together: int | str | None = None  # training.together: how trials train, not what; it enters no id
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None and k != "max_trials"}
@@ -40,7 +41,8 @@ class Overrides:
     def dotted(self) -> dict[str, Any]:
         paths = {"epochs": "training.epochs", "max_train_samples": "dataset.max_train_samples",
                  "max_eval_samples": "dataset.max_eval_samples", "trial_timeout": "training.timeout_s",
-                 "budget": "training.budget_s", "loop": "training.loop", "precision": "training.mixed_precision"}
+                 "budget": "training.budget_s", "loop": "training.loop", "precision": "training.mixed_precision",
+                 "together": "training.together"}
         return {paths[k]: None if (k, v) == ("precision", "float32") else v
                 for k, v in self.as_dict().items() if k in paths}
 
@@ -70,6 +72,7 @@ class Trial:
     def trial_id(self, data_fingerprint: str) -> str:
         hashed = copy.deepcopy(self.config)
         hashed["dataset"].pop("source", None)  # the fingerprint stands for the data, not its path
+        hashed["training"].pop("together", None)  # a member of a group trains as it would alone
         for path, default in LATER_KEYS.items():
             *parents, leaf = path
             node = hashed

@@ -80,6 +80,11 @@ def start_backend(device: str) -> dict:
         ) from None
     import keras  # noqa: F401 - imported here so that the backend above is the one it binds
 
+    if backend == "jax":
+        from fer_bench.training import compile_cache
+
+        compile_cache.start()
+
     # Every trial builds a fresh model, so TensorFlow's "retracing" warning is expected, not a hint.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
 

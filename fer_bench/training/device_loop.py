@@ -151,21 +151,13 @@ class DeviceLoop:
 
     # -- state in and out of the model's variables --------------------------------------------------
     def _train_state(self):
-        m = self.model
-        return ([v.value for v in m.trainable_variables], [v.value for v in m.non_trainable_variables],
-                [v.value for v in m.optimizer.variables], [v.value for v in m.metrics_variables])
+        return train_state(self.model)
 
     def _test_state(self):
-        m = self.model
-        return ([v.value for v in m.trainable_variables], [v.value for v in m.non_trainable_variables],
-                [v.value for v in m.metrics_variables])
+        return test_state(self.model)
 
     def _sync(self, trainable=None, non_trainable=None, optimizer=None, metrics=None) -> None:
-        m = self.model
-        for variables, values in ((m.trainable_variables, trainable), (m.non_trainable_variables, non_trainable),
-                                  (m.optimizer.variables, optimizer), (m.metrics_variables, metrics)):
-            for variable, value in zip(variables, values or []):
-                variable.assign(value)
+        sync(self.model, trainable, non_trainable, optimizer, metrics)
 
     # -- one epoch -----------------------------------------------------------------------------------
     def compile(self, train: DeviceSplit, validation: DeviceSplit) -> float:
@@ -194,14 +186,14 @@ class DeviceLoop:
         state = self._run(self._train_calls, self._train_state(), train, order, ranges,
                           after_first_call=_mid_epoch_fault(slug) if wants("mid_epoch") else None)
         self._sync(*state)
-        return _floats(self.model.get_metrics_result())
+        return floats(self.model.get_metrics_result())
 
     def test_epoch(self, validation: DeviceSplit) -> dict:
         self.model.reset_metrics()
         state = self._run(self._test_calls, self._test_state(), validation, self._validation_order,
                           [(0, len(validation) // self.batch_size)])
         self._sync(metrics=state[2])
-        return {f"val_{name}": value for name, value in _floats(self.model.get_metrics_result()).items()}
+        return {f"val_{name}": value for name, value in floats(self.model.get_metrics_result()).items()}
 
     def _calls(self, steps: int) -> list[tuple[int, int]]:
         """The step ranges of an epoch's calls: one, unless something must look in between."""
@@ -235,6 +227,25 @@ class DeviceLoop:
         callbacks.on_train_end(logs)
 
 
+def train_state(model) -> tuple:
+    """What Keras's stateless train_step maps: trainable, non-trainable, optimizer and metrics values."""
+    return ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
+            [v.value for v in model.optimizer.variables], [v.value for v in model.metrics_variables])
+
+
+def test_state(model) -> tuple:
+    return ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
+            [v.value for v in model.metrics_variables])
+
+
+def sync(model, trainable=None, non_trainable=None, optimizer=None, metrics=None) -> None:
+    """Values back into the model's variables, so that callbacks see what they see under fit()."""
+    for variables, values in ((model.trainable_variables, trainable), (model.non_trainable_variables, non_trainable),
+                              (model.optimizer.variables, optimizer), (model.metrics_variables, metrics)):
+        for variable, value in zip(variables, values or []):
+            variable.assign(value)
+
+
 def prepare(model, batch_size: int, seed: int, shuffle: bool, time_limited: bool = False,
             whole_epoch_calls: bool | None = None) -> DeviceLoop:
     """A device loop for a compiled model, with its loss, metrics and optimizer variables made."""
@@ -252,5 +263,5 @@ def _mid_epoch_fault(slug: str):
     return reach
 
 
-def _floats(logs: dict) -> dict:
+def floats(logs: dict) -> dict:
     return {name: float(np.asarray(value)) for name, value in logs.items()}

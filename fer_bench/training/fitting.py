@@ -39,7 +39,7 @@ def monitor_for(built: Built, inputs, run) -> TrialMonitor:
                         stop_at=training["stop_at_val_accuracy"], budget_s=training["budget_s"])
 
 
-def train(built: Built, monitor: TrialMonitor, inputs, run, trained: Trained) -> None:
+def train(built: Built, monitor: TrialMonitor, callbacks: list, inputs, run, trained: Trained) -> None:
     """Every epoch the trial asks for, or until the monitor stops it. Fills `trained` as it goes, so
     that a trial that fails mid-way still records what came before (its compile time, say)."""
     trial, training = inputs.trial, inputs.trial.config["training"]
@@ -47,9 +47,6 @@ def train(built: Built, monitor: TrialMonitor, inputs, run, trained: Trained) ->
     # garbage collector stops walking them during training, where Keras makes garbage every step.
     gc.freeze()
     try:
-        callbacks = [monitor, *make_callbacks(training["callbacks"])]
-        if run.tracker is not None:
-            callbacks.append(run.tracker.callback(monitor))
         if training["loop"] == "device":
             check_backend(keras.backend.backend(), f"{inputs.loaded.path}: trial {trial.slug}")
             loop = prepare(built.model, training["batch_size"], trial.seed, training["shuffle"],

@@ -35,6 +35,7 @@ class TrialMonitor(keras.callbacks.Callback):
         self._lr = None
         self._train_s = 0.0
         self.fit_started = 0.0
+        self.epoch_share = 1.0  # of a group's epoch, 1/its size (progress ETA)
 
     def on_train_begin(self, logs=None):
         self.fit_started = time.time()
@@ -89,7 +90,7 @@ class TrialMonitor(keras.callbacks.Callback):
             entry["grad_norms"] = self.probe.norms()
             entry["grad_probe_s"] = round(time.time() - now, 4)
         self.history.append(entry)
-        self.progress.end_epoch(epoch + 1, now - self._epoch_start, logs)
+        self.progress.end_epoch(epoch + 1, now - self._epoch_start, logs, self.slug, self.epoch_share)
         self.divergence = self._divergence(logs)
         if self.divergence:
             self.diverged_epoch = epoch + 1

@@ -18,11 +18,11 @@ from fer_bench.search.summary import search_block
 from fer_bench.spec.schema import LoadedSpec
 from fer_bench.spec.trials import Trial
 from fer_bench.storage import write_json_atomic
-from fer_bench.training import continuation, precision
+from fer_bench.training import compile_cache, continuation, precision
 from fer_bench.training.arrays import ArrayCache
 from fer_bench.training.backend import set_random_seed
 from fer_bench.training.build import build, compilation, model_summary
-from fer_bench.training.fitting import Trained, monitor_for, train, verdict
+from fer_bench.training.fitting import Trained, make_callbacks, monitor_for, train, verdict
 from fer_bench.training.memory import MemoryWatch
 from fer_bench.training.scoring import score
 
@@ -57,62 +57,118 @@ class TrialInputs:
 
 def run_trial(inputs: TrialInputs, run: RunContext) -> dict:
     """Train and score one trial and write its record; a failure is recorded, not raised."""
-    started = time.time()
-    trial, training = inputs.trial, inputs.trial.config["training"]
-    record = open_record(inputs, run, started)
-    run.progress.start_trial(trial.slug, continuation.epochs_to_train(trial), continuation.initial_epoch(trial))
-    monitor, detail, trained = None, None, Trained()
-    memory = MemoryWatch().start()
-    if run.tracker is not None:
-        run.tracker.start(record)
-    try:
-        set_random_seed(continuation.random_seed(trial))
-        record["precision"] = precision.choose(training["mixed_precision"], run.env["backend"], run.env["device"])
-        keras.config.set_dtype_policy(record["precision"]["chosen"])
-        fault_point("build", trial.slug)
-        built = build(trial.config, inputs.arrays.get(inputs.splits["train"]),
-                      inputs.arrays.get(inputs.splits["validation"]))
-        continuation.load_earlier(built.model, trial, inputs.out_dir)
-        record["model"] = model_summary(trial.config, built.model)
-        record["compilation"] = compilation(built.model, training)
-        monitor = monitor_for(built, inputs, run)
+    trial = TrialRun(inputs, run)
+    trial.attempt(trial.build)
+    trial.attempt(trial.train_alone)
+    trial.attempt(trial.conclude)
+    return trial.close()
+
+
+class TrialRun:
+    """One trial in its phases, each tried in turn until one fails: open the record (here), build, train
+    (alone, or as a member of a group: training/group.py), conclude (verdict, scoring, timing), close
+    (write). A failure is recorded, not raised."""
+
+    def __init__(self, inputs: TrialInputs, run: RunContext):
+        self.inputs, self.run = inputs, run
+        self.started = time.time()
+        self.record = open_record(inputs, run, self.started)
+        self.training = inputs.trial.config["training"]
+        self.built, self.monitor, self.trained = None, None, Trained()
+        self.detail: str | None = None
+        self.failed = False
+        run.progress.start_trial(inputs.trial.slug, continuation.epochs_to_train(inputs.trial),
+                                 continuation.initial_epoch(inputs.trial))
+        self.memory = MemoryWatch().start()
+        self.cache_mark = compile_cache.mark()
+        if run.tracker is not None:
+            run.tracker.start(self.record)
+
+    def attempt(self, phase) -> None:
+        """Run the phase unless an earlier one failed; a failure is kept for the record."""
+        if self.failed:
+            return
         try:
-            train(built, monitor, inputs, run, trained)
+            phase()
+        except Exception as exc:  # the run goes on; the record and error.log say what happened
+            self.fail(exc, traceback.format_exc())
+
+    def fail(self, exc: BaseException, detail: str | None = None) -> None:
+        self.failed = True
+        self.record["status"] = "failed"
+        self.record["error"] = f"{exc.__class__.__name__}: {exc}".splitlines()[0][:500]
+        self.detail = detail or self.record["error"]
+        if self.monitor is not None:
+            self.record["history"] = self.monitor.history
+        self.record["timing"] = {"total_s": round(time.time() - self.started, 3)}
+
+    def build(self) -> None:
+        """The model under the trial's seed and precision, compiled, with its monitor."""
+        inputs, record = self.inputs, self.record
+        set_random_seed(continuation.random_seed(inputs.trial))
+        record["precision"] = precision.choose(self.training["mixed_precision"], self.run.env["backend"],
+                                               self.run.env["device"])
+        keras.config.set_dtype_policy(record["precision"]["chosen"])
+        fault_point("build", inputs.trial.slug)
+        self.built = build(inputs.trial.config, inputs.arrays.get(inputs.splits["train"]),
+                           inputs.arrays.get(inputs.splits["validation"]))
+        continuation.load_earlier(self.built.model, inputs.trial, inputs.out_dir)
+        record["model"] = model_summary(inputs.trial.config, self.built.model)
+        record["compilation"] = compilation(self.built.model, self.training)
+        self.monitor = monitor_for(self.built, inputs, self.run)
+
+    def callbacks(self) -> list:
+        """The trial's Keras callbacks: its monitor, the spec's, and the tracker's."""
+        callbacks = [self.monitor, *make_callbacks(self.training["callbacks"])]
+        if self.run.tracker is not None:
+            callbacks.append(self.run.tracker.callback(self.monitor))
+        return callbacks
+
+    def train_alone(self) -> None:
+        try:
+            train(self.built, self.monitor, self.callbacks(), self.inputs, self.run, self.trained)
         finally:
-            record["compilation"].update(trained.compilation)
-            if trained.tensorboard_dir:
-                record["tensorboard_dir"] = trained.tensorboard_dir
+            self.trained_done()
+
+    def trained_done(self) -> None:
+        """What training adds to the record's compilation, whether or not it finished."""
+        self.record["compilation"].update(self.trained.compilation)
+        self.record["compilation"]["cache"] = compile_cache.since(self.cache_mark)
+        if self.trained.tensorboard_dir:
+            self.record["tensorboard_dir"] = self.trained.tensorboard_dir
+
+    def conclude(self) -> None:
+        """The verdict, and for a complete trial its kept weights and scores; the timing."""
+        inputs, record, monitor = self.inputs, self.record, self.monitor
         record["history"] = monitor.history
         record["time_to_accuracy"] = time_to_accuracy(monitor.history)
         if monitor.budget_stop:
-            record["stopped_by_budget"] = {"epoch": monitor.budget_stop, "budget_s": training["budget_s"]}
-        status, said = verdict(monitor, training)
+            record["stopped_by_budget"] = {"epoch": monitor.budget_stop, "budget_s": self.training["budget_s"]}
+        status, said = verdict(monitor, self.training)
         record.update(said)
         eval_s = None
         if status == "complete":
-            continuation.keep_weights(built.model, trial, inputs.out_dir)  # the last epoch's, before scoring
+            # the last epoch's weights, kept before scoring
+            continuation.keep_weights(self.built.model, inputs.trial, inputs.out_dir)
             eval_start = time.time()
-            record.update(score(built.model, monitor, inputs, (built.x_val, built.y_val)))
+            record.update(score(self.built.model, monitor, inputs, (self.built.x_val, self.built.y_val)))
             eval_s = time.time() - eval_start
         record["status"] = status
-        record["timing"] = trial_timing(monitor.history, len(inputs.splits["train"].indices), started,
-                                        trained.fit_s, eval_s)
-    except Exception as exc:  # the run goes on; the record and error.log say what happened
-        record["status"] = "failed"
-        record["error"] = f"{exc.__class__.__name__}: {exc}".splitlines()[0][:500]
-        detail = traceback.format_exc()
-        if monitor is not None:
-            record["history"] = monitor.history
-        record["timing"] = {"total_s": round(time.time() - started, 3)}
-    finally:
-        trained_epochs = len(monitor.history) if monitor is not None else 0
-        run.progress.skip_epochs(continuation.epochs_to_train(trial) - trained_epochs)
-        record["memory"] = memory.stop()
-        keras.backend.clear_session()
-    record = write_record(record, inputs, detail)
-    if run.tracker is not None:
-        run.tracker.finish(record)
-    return record
+        record["timing"] = trial_timing(monitor.history, len(inputs.splits["train"].indices), self.started,
+                                        self.trained.fit_s, eval_s)
+
+    def close(self, clear_session: bool = True) -> dict:
+        """The record written (and handed to the tracker); the Keras session cleared unless a group still
+        trains in it."""
+        trained_epochs = len(self.monitor.history) if self.monitor is not None else 0
+        self.run.progress.skip_epochs(continuation.epochs_to_train(self.inputs.trial) - trained_epochs)
+        self.record["memory"] = self.memory.stop()
+        if clear_session:
+            keras.backend.clear_session()
+        record = write_record(self.record, self.inputs, self.detail)
+        if self.run.tracker is not None:
+            self.run.tracker.finish(record)
+        return record
 
 
 def open_record(inputs: TrialInputs, run: RunContext, started: float) -> dict:
