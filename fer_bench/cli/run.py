@@ -1,5 +1,6 @@
 """`fer-bench run SPECS`: train every trial of the specs into records, here or spread over machines."""
 
+import argparse
 import contextlib
 import json
 import os
@@ -27,6 +28,12 @@ def add_arguments(run) -> None:
     run.add_argument("--params", metavar="FILE",
                      help="train one proposal of the spec's search: a JSON object giving each search.space key a "
                           "value (what a W&B sweep agent writes; see `fer-bench wandb --sweep-config`)")
+    local = run.add_argument_group("every device of this machine")
+    local.add_argument("--workers", type=positive, metavar="N",
+                       help="N processes on one results folder, sharing the trials (a search through a chief on "
+                            "loopback); on a CPU each gets its share of the cores")
+    local.add_argument("--devices", type=device_list, metavar="0,1,...",
+                       help="one worker per GPU, each seeing only its card (CUDA_VISIBLE_DEVICES)")
     spread = run.add_argument_group("spread over machines (Keras Tuner chief/worker over gRPC)")
     role = spread.add_mutually_exclusive_group()
     role.add_argument("--chief", action="store_true", help="hand the specs' trials to workers; train none here")
@@ -52,6 +59,8 @@ def execute(args, argv) -> int:
         raise UserError("fer-bench run: --params trains one proposal here; it does not go with --chief or --worker")
     if args.chief and args.wandb:
         raise UserError("fer-bench run --chief: --wandb belongs on the workers, which train (the chief trains none)")
+    if args.workers or args.devices:
+        return _workers(args, argv)
     if args.chief:
         return _chief(args)
     if args.worker:
@@ -65,6 +74,24 @@ def execute(args, argv) -> int:
         return run_specs(args.specs, args.data, overrides(args), Path(args.out), args.device, args.rerun, args.quiet,
                          command=["fer-bench", *argv], only=args.only, tensorboard=args.tensorboard,
                          tracker=tracker, proposal=_proposal(args.params))
+
+
+def device_list(text: str) -> list[str]:
+    devices = [d.strip() for d in text.split(",")]
+    if not all(d.isdigit() for d in devices) or len(set(devices)) != len(devices):
+        raise argparse.ArgumentTypeError(f"expected distinct device numbers such as 0,1,2, got {text!r}")
+    return devices
+
+
+def _workers(args, argv) -> int:
+    for flag in ("chief", "worker", "params"):
+        if getattr(args, flag):
+            raise UserError(f"fer-bench run --workers: it starts its own workers; it does not go with --{flag}")
+    from fer_bench.distributed.local_workers import run_workers
+    from fer_bench.spec.load import load_spec
+
+    searching = any(load_spec(Path(p)).spec.search is not None for p in args.specs)
+    return run_workers(argv, args.workers, args.devices, searching, args.rerun)
 
 
 def _chief(args) -> int:

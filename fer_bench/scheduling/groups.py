@@ -1,21 +1,31 @@
 """Which trials train together as one compiled program (training/group.py), decided where the plan is made.
 
 Trials of one spec form a group when they are the same program: the device loop on JAX, and configs
-equal but for what a member carries as a value. That is the seed (always), a constant learning rate
-(a variable of the optimizer's state; a schedule's rate is a constant of the program), and the model
-parameters its builder names as member parameters (the CNN's dropout rates). Their data split and the
+equal but for what a member carries as a value or has of its own. Values: the seed (always), a
+constant learning rate (a variable of the optimizer's state; a schedule's rate is a constant of the
+program), and the model parameters its builder names as member parameters (the CNN's dropout rates).
+Its own: its callbacks, targets, limits and scoring options (MEMBER_TRAINING_KEYS). Their data split and the
 epoch they start at must agree too. `training.together` caps the group: `off` (or 1) trains alone, a
 number caps it, `auto` groups on an accelerator only: on a CPU, XLA's vmapped convolutions run about
 3x slower than one member at a time (docs/gpu.md#trials-trained-together).
 """
 
+from __future__ import annotations
+
 import copy
 import json
+from typing import TYPE_CHECKING
 
 from fer_bench.models import BUILDERS
-from fer_bench.scheduling.plan import PlannedTrial
 from fer_bench.training.continuation import initial_epoch
 
+if TYPE_CHECKING:  # plan.py lists the groups it forms
+    from fer_bench.scheduling.plan import PlannedTrial
+
+# What each member has of its own outside the program: callbacks (reduce-on-plateau, early stopping), the
+# accuracy target, time limit and budget, its gradient probe, kept weights and test-time views.
+MEMBER_TRAINING_KEYS = ("together", "callbacks", "stop_at_val_accuracy", "timeout_s", "budget_s", "gradient_stats",
+                        "keep_best_weights", "tta")
 AUTO_ON_ACCELERATOR = 16  # members: past this an H100 gains little (docs/gpu.md#trials-trained-together)
 
 
@@ -26,7 +36,8 @@ def group_key(planned: PlannedTrial) -> str | None:
     training = config["training"]
     if training["loop"] != "device":
         return None
-    training.pop("together", None)
+    for key in MEMBER_TRAINING_KEYS:
+        training.pop(key, None)
     if training["schedule"] is None:
         training["optimizer"].pop("learning_rate")
     builder = BUILDERS[config["model"]["builder"]]
@@ -72,3 +83,21 @@ def form_groups(trials: list[PlannedTrial], limit) -> list[list[PlannedTrial]]:
                     left.remove(other)
         groups.append(group)
     return groups
+
+
+def describe_groups(trials: list[PlannedTrial]) -> list[str]:
+    """What `list` says of the groups a sweep's trials form: as they form on an accelerator under `auto`."""
+    on_accelerator = [t for t in trials if group_key(t) is not None]
+    if not on_accelerator:
+        return []
+    groups = [g for g in form_groups(trials, lambda t: group_limit(t.trial.config["training"], "jax", "gpu"))
+              if len(g) > 1]
+    settings = sorted({str(t.trial.config["training"]["together"]) for t in on_accelerator})
+    where = "on an accelerator" if "auto" in settings else "on any device"
+    if not groups:
+        return [f"  together ({', '.join(settings)}): every trial trains alone"]
+    cpu = "; on a CPU auto trains each alone" if "auto" in settings else ""
+    lines = [f"  together ({', '.join(settings)}; JAX, loop: device): {sum(map(len, groups))} trials in "
+             f"{len(groups)} program{'s' if len(groups) > 1 else ''} {where}{cpu}"]
+    lines += [f"    {len(g)} together: {', '.join(t.trial.slug for t in g)}" for g in groups]
+    return lines

@@ -20,6 +20,7 @@ from fer_bench.errors import UserError, WriteError
 from fer_bench.models import BUILDERS, ModelCost
 from fer_bench.progress import format_seconds
 from fer_bench.records import DONE_STATUSES, iter_records
+from fer_bench.scheduling.groups import describe_groups
 from fer_bench.spec.load import load_spec
 from fer_bench.spec.schema import LoadedSpec
 from fer_bench.spec.search import first_point, grid_points
@@ -273,6 +274,8 @@ def print_plan(planned: list[PlannedSpec], results: Path) -> None:
                 f"{'?':>11} params {'?':>9} MMAC/img"
             print(f"  {planned_trial.trial_id:<44} {state:<9} {size}  {trial.config['training']['epochs']:>3} epochs  "
                   f"~{format_seconds(seconds) if seconds is not None else '?':>7}  {params}")
+        for line in describe_groups(spec.trials if spec.loaded.spec.search is None else []):
+            print(line)
         for name, count in later:
             seconds = estimate_seconds(first, rates)
             epochs = mean_epochs(spec.loaded, spec.overrides, name)

@@ -140,6 +140,12 @@ class TrainingSpec(Strict):
     # at most this many; "auto": as many as fit on an accelerator, none on a CPU, where it is slower
     together: Literal["auto", "off"] | PositiveInt = "auto"
 
+    @field_validator("together", mode="before")
+    @classmethod
+    def _off_is_false(cls, value):
+        # YAML reads an unquoted off as false (and on as true)
+        return {False: "off", True: "auto"}.get(value, value) if isinstance(value, bool) else value
+
     @field_validator("jit_compile", mode="before")
     @classmethod
     def _auto_or_bool(cls, value):

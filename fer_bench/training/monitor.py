@@ -87,7 +87,8 @@ class TrialMonitor(keras.callbacks.Callback):
             "since_process_start_s": round(now - self.process_start, 4),
         }
         if self.probe is not None:
-            entry["grad_norms"] = self.probe.norms()
+            # a diverged model's gradients may be nan or inf, which JSON cannot hold: such layers are left out
+            entry["grad_norms"] = {k: v for k, v in self.probe.norms().items() if math.isfinite(v)}
             entry["grad_probe_s"] = round(time.time() - now, 4)
         self.history.append(entry)
         self.progress.end_epoch(epoch + 1, now - self._epoch_start, logs, self.slug, self.epoch_share)
