@@ -25,6 +25,9 @@ def add_arguments(run) -> None:
                      help="also stream each trial to Weights & Biases as it trains: offline (the default: run "
                           "folders under ./wandb to `wandb sync` later) or online; project $WANDB_PROJECT or "
                           "fer-bench (needs fer-bench[wandb])")
+    run.add_argument("--no-compile-cache", action="store_true",
+                     help="JAX: compile every program afresh instead of loading it from the persistent compilation "
+                          "cache in fer-bench's cache folder (the same as FER_BENCH_COMPILE_CACHE=off)")
     run.add_argument("--params", metavar="FILE",
                      help="train one proposal of the spec's search: a JSON object giving each search.space key a "
                           "value (what a W&B sweep agent writes; see `fer-bench wandb --sweep-config`)")
@@ -51,6 +54,10 @@ def add_arguments(run) -> None:
 
 
 def execute(args, argv) -> int:
+    if args.no_compile_cache:  # in the environment, so that workers started from here see it too
+        from fer_bench.training.compile_cache import ENV_VAR
+
+        os.environ[ENV_VAR] = "off"
     stray = sorted(k for k in os.environ if k.startswith("KERASTUNER_"))
     if stray:  # they switch a Keras Tuner Tuner into distributed mode; fer-bench uses oracles and its own flags
         print(f"warning: ignoring {', '.join(stray)}: fer-bench spreads work with --chief and --worker",

@@ -1,10 +1,11 @@
 """Trials of one model shape trained as members of one compiled program (JAX, `training.loop: device`).
 
 Each member is an ordinary compiled Keras model, built under its own seed, with its own optimizer and
-callbacks. For an epoch the group stacks the members' states along a leading axis and runs
-`jax.vmap` of the device loop's own epoch pieces (DeviceLoop: order, gather, Keras's stateless
-`train_step`) over them, so each member draws its own shuffle from its own key and its own dropout
-masks and augmentation from its own seed generators, exactly as alone. What a member may carry as a
+callbacks. For an epoch the group stacks the members' states along a leading axis and runs the device
+loop's own epoch pieces (DeviceLoop: order, gather, Keras's stateless `train_step`) for all of them in
+one program: `jax.vmap` over the members on an accelerator, their steps side by side on a CPU (FORMS).
+Each member draws its own shuffle from its own key and its own dropout masks and augmentation from its
+own seed generators, exactly as alone. What a member may carry as a
 value rather than a shape: its optimizer's state (the learning rate is one of its variables) and the
 rates of fer-bench's ValueDropout layers.
 
@@ -23,15 +24,25 @@ from fer_bench.faults import fault_point, wants
 from fer_bench.models.layers import value_dropouts
 from fer_bench.training.device_loop import DeviceLoop, DeviceSplit, floats, sync, test_state, train_state
 
+# vmap: each layer's work for all members as one larger operation, what a card with idle units needs; on
+# XLA:CPU a vmapped convolution takes a slower path (0.30-0.43x one member at a time, perf/group_forms.py).
+# side_by_side: the members' steps one after another inside one program: one compile for all, and on a CPU
+# 1.09x (3 members) to 1.19x (9) the training rate of one at a time.
+FORMS = ("vmap", "side_by_side")
+
 
 class GroupLoop:
     """The compiled group program for models of one shape, one batch size and one shuffle setting."""
 
     def __init__(self, models: list, seeds: list[int], batch_size: int, shuffle: bool, time_limited: bool = False,
-                 whole_epoch_calls: bool | None = None):
+                 whole_epoch_calls: bool | None = None, form: str | None = None):
+        """`form`: how the members share the program, "vmap" (accelerators) or "side_by_side" (CPU), see FORMS."""
         import jax
         import jax.numpy as jnp
 
+        self.form = form or ("side_by_side" if jax.default_backend() == "cpu" else "vmap")
+        if self.form not in FORMS:
+            raise ValueError(f"form {self.form!r}: allowed are {', '.join(FORMS)}")
         self.models, self.size = models, len(models)
         self.lone = DeviceLoop(models[0], batch_size, 0, shuffle, time_limited, whole_epoch_calls)
         self.keys = jax.random.wrap_key_data(jnp.stack([jax.random.key_data(jax.random.key(s)) for s in seeds]))
@@ -67,7 +78,11 @@ class GroupLoop:
             return body(functools.partial(self._valued, step, member_rates), member_state, pixels, labels, order,
                         *bounds)
 
-        new = jax.vmap(member, in_axes=(0, 0, 0))(state, rates, orders)
+        if self.form == "vmap":
+            new = jax.vmap(member, in_axes=(0, 0, 0))(state, rates, orders)
+        else:
+            each = [member(self._member(state, i), rates[i], orders[i]) for i in range(self.size)]
+            new = self._stacked(each)
         return jax.tree.map(lambda n, o: jnp.where(active.reshape(-1, *[1] * (n.ndim - 1)), n, o), new, state)
 
     def _compile_epoch(self, step, state, split: DeviceSplit, orders) -> dict:

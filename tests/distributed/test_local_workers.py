@@ -66,17 +66,24 @@ sweep: {{grid: {{model.params.dropout: [0.0, 0.25]}}}}
 
 @pytest.mark.slow
 def test_two_workers_share_a_search_through_a_chief(tmp_path):
+    """A search's proposals through a chief on loopback to two JAX workers; each proposal's two executions
+    (seeds) train together on its worker, as members of one program."""
     spec = write(tmp_path / "searched.yaml", f"""
 name: searched
 dataset: {{source: sample}}
 model: {TINY}
-training: {{epochs: 1, batch_size: 32}}
+training: {{epochs: 1, batch_size: 32, loop: device, together: 2}}
 search:
   strategy: grid
-  space: {{model.params.dropout: {{type: choice, values: [0.0, 0.25, 0.5]}}}}
+  executions: 2
+  space: {{model.params.dropout: {{type: choice, values: [0.0, 0.25]}}}}
 """)
-    result = run_cli("run", spec, "--workers", "2", "--out", tmp_path / "out")
+    result = run_cli("run", spec, "--workers", "2", "--out", tmp_path / "out", env={"KERAS_BACKEND": "jax"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "[chief] " in result.stdout and "[worker 0] " in result.stdout and "[worker 1] " in result.stdout
     records = [r for _, r in iter_records(tmp_path / "out")]
-    assert len(records) == 3 and {r["search"]["strategy"] for r in records} == {"grid"}
+    assert len(records) == 4 and {r["search"]["strategy"] for r in records} == {"grid"}
+    groups = {}
+    for r in records:
+        groups.setdefault(r["group"]["id"], set()).add((r["search"]["trial_number"], r["seed"]))
+    assert sorted(map(sorted, groups.values())) == [[(n, 0), (n, 1)] for n in (1, 2)]

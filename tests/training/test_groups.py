@@ -1,12 +1,13 @@
 """Trials trained together (training.together, JAX device loop) against the same trials alone, on this CPU:
-the same per-epoch numbers, a diverging member that leaves its group-mates as they would be alone, kills
-that lose no finished member, and the compile cache."""
+the same per-epoch numbers, a diverging member that leaves its group-mates as they would be alone, a kill
+that loses no finished member, and the compile cache on and off."""
 
-import json
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import run_cli, write
+from conftest import REPO, run_cli, write
 
 from fer_bench.records import iter_records
 
@@ -24,7 +25,7 @@ def family(path, data: str, epochs: int = 2) -> str:
     divergence line (100x the uniform guess's loss)."""
     return write(path, f"""
 name: family
-dataset: {{source: {data}, max_train_samples: 1200, max_eval_samples: 150}}
+dataset: {{source: {data}, max_train_samples: 900, max_eval_samples: 150}}
 model: {TINY}
 training: {{epochs: {epochs}, batch_size: 32, loop: device, augmentation: {{horizontal_flip: true}}}}
 seeds: 2
@@ -43,7 +44,7 @@ def assert_same_training(alone: dict, member: dict, n_val: int) -> None:
     for a, b in zip(alone["history"], member["history"]):
         # XLA runs the members' convolutions batched, which rounds float32 otherwise than one model's, and the
         # difference compounds step by step: seen here, losses within 9e-4 and train accuracies within 4 of
-        # 1,200 images after 2 epochs, where another seed, order or mask moves the loss by 5e-2 or more.
+        # 1,200 images after 2 epochs (vmap), where another seed, order or mask moves the loss by 5e-2 or more.
         assert b["loss"] == pytest.approx(a["loss"], abs=2e-3), (member["trial_id"], a["epoch"])
         assert b["accuracy"] == pytest.approx(a["accuracy"], abs=5e-3), (member["trial_id"], a["epoch"])
         assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-2), (member["trial_id"], a["epoch"])
@@ -55,8 +56,9 @@ def assert_same_training(alone: dict, member: dict, n_val: int) -> None:
 @pytest.mark.real_data
 def test_members_train_as_they_would_alone(real_data, tmp_path):
     """One group of 8 (2 seeds x learning rates 0.001 and 1e30 x dropout 0 and 0.25, flips on) against the
-    same 8 trials one at a time, side by side in two processes: the same trial ids, the same per-epoch
-    numbers; the learning rate of 1e30 diverges in both, and its group-mates equal their lone runs."""
+    same 8 trials one at a time, side by side in two processes, on 900 real training images: the same trial
+    ids, the same per-epoch numbers; the rate of 1e30 diverges in both, and its group-mates equal their lone
+    runs. On this CPU the group runs its members side by side (group_loop.FORMS)."""
     spec = family(tmp_path / "family.yaml", str(real_data))
 
     def run(how):
@@ -68,6 +70,9 @@ def test_members_train_as_they_would_alone(real_data, tmp_path):
     assert "group " in grouped.stdout and "8 trials as one program" in grouped.stdout, grouped.stdout
     assert "group " not in alone.stdout
     together, lone = by_id(tmp_path / "8"), by_id(tmp_path / "off")
+    # Alone, the 8 trials are 2 programs (dropout 0 and 0.25; the learning rate is a variable): at least 6 of
+    # them loaded every program from JAX's persistent cache instead of compiling
+    assert sum(r["compilation"]["cache"]["from_cache"] for r in lone.values()) >= 6
     assert sorted(together) == sorted(lone) and len(lone) == 8
     statuses = sorted(r["status"] for r in together.values())
     assert statuses == ["complete"] * 4 + ["diverged"] * 4, statuses
@@ -87,16 +92,21 @@ def test_members_train_as_they_would_alone(real_data, tmp_path):
 def test_a_killed_group_keeps_its_finished_members_and_reruns_the_rest_as_a_smaller_group(tmp_path):
     """Learning rate 1e30 diverges in epoch 1 and its record is written at once, while its group-mates train
     on; a SIGKILL right after that record leaves it alone. The rerun trains the 3 members without a
-    record, as one group of 3, and nothing is lost or duplicated."""
+    record, as one group of 3, and nothing is lost or duplicated. The killed run has the compile cache
+    switched off (FER_BENCH_COMPILE_CACHE=off), and its record says so; the rerun's is on, in fer-bench's
+    cache folder."""
     spec = family(tmp_path / "family.yaml", "sample")
-    env = {**JAX, "FER_BENCH_CACHE": str(tmp_path / "cache")}
+    env = {**JAX, "FER_BENCH_CACHE": str(tmp_path / "cache"), "JAX_COMPILATION_CACHE_DIR": ""}
     only = "learning_rate-*dropout-0_*"  # learning rates 0.001 and 1e30, dropout 0, seeds 0 and 1: a group of 4
     killed = run_cli("run", spec, "--together", "4", "--only", only, "--out", tmp_path / "out",
-                     env={**env, "FER_BENCH_FAULT": "kill@between_trials:learning_rate-1e30_dropout-0_s0"})
+                     env={**env, "FER_BENCH_FAULT": "kill@between_trials:learning_rate-1e30_dropout-0_s0",
+                          "FER_BENCH_COMPILE_CACHE": "off"})
     assert killed.returncode == -9 and "fault: killed at between_trials" in killed.stdout, \
         killed.stdout + killed.stderr[-2000:]
     before = by_id(tmp_path / "out")
     assert [(r["seed"], r["status"]) for r in before.values()] == [(0, "diverged")], before
+    assert [r["compilation"]["cache"] for r in before.values()] == [{"enabled": False}]
+    assert not (tmp_path / "cache" / "xla").exists()
     rerun = run_cli("run", spec, "--together", "4", "--only", only, "--out", tmp_path / "out", env=env)
     assert rerun.returncode == 3, rerun.stderr[-2000:]
     assert "3 trials as one program" in rerun.stdout and rerun.stdout.count(": training 2 epochs") == 3, rerun.stdout
@@ -105,30 +115,65 @@ def test_a_killed_group_keeps_its_finished_members_and_reruns_the_rest_as_a_smal
     for trial_id, record in before.items():
         assert after[trial_id]["finished_at"] == record["finished_at"] and after[trial_id]["group"]["size"] == 4
     assert sorted(r["group"]["size"] for r in after.values()) == [3, 3, 3, 4]
+    rerun_cache = {r["compilation"]["cache"]["enabled"] for r in after.values() if r["group"]["size"] == 3}
+    assert rerun_cache == {True} and any((tmp_path / "cache" / "xla").iterdir())
     assert not [p for p in (tmp_path / "out").rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".claim")]
 
 
+WHOLE_EPOCH_GROUP = """
+import os
+os.environ["KERAS_BACKEND"] = "jax"
+import keras, numpy as np
+from fer_bench.data.formats import SAMPLE_PATH
+from fer_bench.data.source import load_data
+from fer_bench.data.splits import study_splits
+from fer_bench.training.build import build_model
+from fer_bench.training.device_loop import DeviceSplit
+from fer_bench.training.group_loop import GroupLoop
+from fer_bench.training.variables import make_training_variables
+
+data = load_data(SAMPLE_PATH)
+splits = study_splits(data, 1302, max_train_samples=72, max_eval_samples=40)
+train, validation = DeviceSplit.put(data, splits["train"]), DeviceSplit.put(data, splits["validation"])
+members = [(0, 1e-3, 0.25), (1, 5e-3, 0.0)]
+
+def model(seed, rate, dropout):
+    keras.utils.set_random_seed(seed)
+    built = build_model({"model": {"builder": "cnn", "params": {"conv_filters": [8, 16], "conv_kernels": [3, 3],
+                                                                 "dense_units": [16], "dropout": dropout}},
+                         "training": {"augmentation": {"horizontal_flip": True}}})
+    built.compile(optimizer=keras.optimizers.Adam(rate), loss="categorical_crossentropy", metrics=["accuracy"])
+    make_training_variables(built, 32)
+    return built
+
+found = {}
+for form, whole in (("side_by_side", False), ("vmap", False), ("vmap", True)):
+    loop = GroupLoop([model(*m) for m in members], [m[0] for m in members], 32, True, whole_epoch_calls=whole,
+                     form=form)
+    loop.compile(train, validation)
+    histories = [keras.callbacks.History() for _ in members]
+    done = []
+    loop.fit(train, validation, 2, [[h] for h in histories], ["a", "b"], done.append)
+    assert sorted(done) == [0, 1] and loop.steps_per_call == ("epoch" if whole else 1)
+    found[form, whole] = [h.history for h in histories]
+reference = found["side_by_side", False]
+for form, histories in found.items():
+    for steps, other in zip(reference, histories):
+        print(form, steps, other)
+        # training to float rounding; validation through vmapped convolutions rounds otherwise (7.8e-3 of a
+        # val_loss of 2.1 seen), as in the comparison with lone runs
+        for key, tolerance in (("loss", {"atol": 1e-3}), ("accuracy", {"atol": 1e-3}), ("val_loss", {"rtol": 1e-2}),
+                               ("val_accuracy", {"atol": 1.5 / 40})):
+            assert np.allclose(steps[key], other[key], **tolerance), (form, key)
+print("same")
+"""
+
+
 @pytest.mark.slow
-def test_a_variants_later_seeds_load_its_programs_from_the_compile_cache(tmp_path):
-    """Alone on the device loop, seed 0 compiles and seed 1 loads the same programs from JAX's persistent
-    cache in fer-bench's cache folder; FER_BENCH_COMPILE_CACHE=off compiles every time and says so."""
-    spec = write(tmp_path / "cached.yaml", f"""
-name: cached
-dataset: {{source: sample}}
-model: {TINY}
-training: {{epochs: 1, batch_size: 32, loop: device, together: off}}
-seeds: 2
-""")
-    env = {**JAX, "FER_BENCH_CACHE": str(tmp_path / "cache"), "JAX_COMPILATION_CACHE_DIR": ""}
-    result = run_cli("run", spec, "--out", tmp_path / "on", env=env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    first, second = (r["compilation"] for r in sorted(by_id(tmp_path / "on").values(), key=lambda r: r["seed"]))
-    assert first["cache"]["enabled"] and first["cache"]["compiled"] > 0 and not first["cache"]["from_cache"]
-    # seed 0 also compiled the eager ops of building a model, which seed 1 finds in this process's memory
-    assert second["cache"]["loaded"] > 0 and second["cache"]["compiled"] == 0 and second["cache"]["from_cache"]
-    assert second["compile_s"] < first["compile_s"]
-    assert (tmp_path / "cache" / "xla").is_dir() and any((tmp_path / "cache" / "xla").iterdir())
-    off = run_cli("run", spec, "--out", tmp_path / "off", env={**env, "FER_BENCH_COMPILE_CACHE": "off"})
-    assert off.returncode == 0, off.stderr[-2000:]
-    assert [r["compilation"]["cache"] for r in by_id(tmp_path / "off").values()] == [{"enabled": False}] * 2
-    print(json.dumps({"compile_s": [first["compile_s"], second["compile_s"]]}))
+def test_a_groups_forms_train_alike(tmp_path):
+    """The CPU's form of a group (the members' steps side by side, one step per call) against the
+    accelerator's (jax.vmap over the members, one step per call and a lax.fori_loop over the whole epoch):
+    the same numbers, so what runs on a card is what the CPU proved against lone runs."""
+    script = write(tmp_path / "whole.py", WHOLE_EPOCH_GROUP)
+    result = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and result.stdout.strip().endswith("same"), result.stdout + result.stderr[-3000:]
