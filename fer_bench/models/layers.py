@@ -47,7 +47,7 @@ class ValueDropout(layers.Dropout):
             inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
         mask = jnp.broadcast_to(jax.random.bernoulli(jax_draw_seed(self.seed_generator), p=keep, shape=shape),
                                 inputs.shape)
-        return jax.lax.select(mask, inputs / keep.astype(inputs.dtype), jnp.zeros_like(inputs))
+        return jax.lax.select(mask, inputs * (1.0 / keep).astype(inputs.dtype), jnp.zeros_like(inputs))
 
 
 def value_dropouts(model) -> list[ValueDropout]:

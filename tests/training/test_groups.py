@@ -19,8 +19,8 @@ def by_id(out) -> dict:
     return {r["trial_id"]: r for _, r in iter_records(out)}
 
 
-def family(path, data: str, epochs: int = 2) -> str:
-    """Seeds, learning rates and dropout rates, flips on: 8 trials of one model shape. A rate of 1e30 diverges
+def family(path, data: str, epochs: int) -> str:
+    """Seeds, learning rates and dropout rates, flips on: 6 trials of one model shape. A rate of 1e30 diverges
     (nan); one of 10 does not here: softmax saturates and Keras clips the cross-entropy near 16, below the
     divergence line (100x the uniform guess's loss)."""
     return write(path, f"""
@@ -30,9 +30,10 @@ model: {TINY}
 training: {{epochs: {epochs}, batch_size: 32, loop: device, augmentation: {{horizontal_flip: true}}}}
 seeds: 2
 sweep:
-  grid:
-    training.optimizer.learning_rate: [0.001, 1.0e+30]
-    model.params.dropout: [0.0, 0.25]
+  variants:
+    - {{name: lr-1e-3_drop-0, set: {{training.optimizer.learning_rate: 0.001, model.params.dropout: 0.0}}}}
+    - {{name: lr-3e-3_drop-0.25, set: {{training.optimizer.learning_rate: 0.003, model.params.dropout: 0.25}}}}
+    - {{name: lr-1e30_drop-0, set: {{training.optimizer.learning_rate: 1.0e+30, model.params.dropout: 0.0}}}}
 """)
 
 
@@ -42,64 +43,71 @@ def assert_same_training(alone: dict, member: dict, n_val: int) -> None:
     if alone["status"] != "complete":
         return
     for a, b in zip(alone["history"], member["history"]):
-        # XLA runs the members' convolutions batched, which rounds float32 otherwise than one model's, and the
-        # difference compounds step by step: seen here, losses within 9e-4 and train accuracies within 4 of
-        # 1,200 images after 2 epochs (vmap), where another seed, order or mask moves the loss by 5e-2 or more.
-        assert b["loss"] == pytest.approx(a["loss"], abs=2e-3), (member["trial_id"], a["epoch"])
-        assert b["accuracy"] == pytest.approx(a["accuracy"], abs=5e-3), (member["trial_id"], a["epoch"])
-        assert b["val_loss"] == pytest.approx(a["val_loss"], rel=1e-2), (member["trial_id"], a["epoch"])
-        assert b["val_accuracy"] == pytest.approx(a["val_accuracy"], abs=2.5 / n_val), (member["trial_id"], a["epoch"])
+        # Side by side, members trained bit for bit as alone on an AMD EPYC host. Another compiler's fusions may
+        # round float32 otherwise in one program than in the other, and the difference compounds step by step
+        # (vmap: train accuracies 6 of 900 images apart by epoch 2); another seed moves the epoch-1 loss by 5e-2
+        # or more (asserted below).
+        later = a["epoch"] > 1
+        where = (member["trial_id"], a["epoch"])
+        assert b["loss"] == pytest.approx(a["loss"], abs=1e-2 if later else 1e-3), where
+        assert b["accuracy"] == pytest.approx(a["accuracy"], abs=1.5e-2 if later else 5e-3), where
+        assert b["val_loss"] == pytest.approx(a["val_loss"], rel=2e-2 if later else 1e-2), where
+        assert b["val_accuracy"] == pytest.approx(a["val_accuracy"], abs=(4 if later else 2.5) / n_val), where
         assert b["lr"] == a["lr"]
 
 
 @pytest.mark.slow
 @pytest.mark.real_data
 def test_members_train_as_they_would_alone(real_data, tmp_path):
-    """One group of 8 (2 seeds x learning rates 0.001 and 1e30 x dropout 0 and 0.25, flips on) against the
-    same 8 trials one at a time, side by side in two processes, on 900 real training images: the same trial
-    ids, the same per-epoch numbers; the rate of 1e30 diverges in both, and its group-mates equal their lone
-    runs. On this CPU the group runs its members side by side (group_loop.FORMS)."""
-    spec = family(tmp_path / "family.yaml", str(real_data))
+    """One group of 6 (2 seeds x 3 variants: learning rates 1e-3, 3e-3 and 1e30, dropout 0 and 0.25, flips
+    on) against the same 6 trials one at a time, side by side in two processes, on 900 real training images:
+    the same trial ids, the same per-epoch numbers; the rate of 1e30 diverges in both, and its group-mates
+    equal their lone runs. On this CPU the group runs its members side by side (group_loop.FORMS)."""
+    spec = family(tmp_path / "family.yaml", str(real_data), epochs=2)
 
     def run(how):
         return run_cli("run", spec, "--together", how, "--out", tmp_path / how, env=JAX)
 
     with ThreadPoolExecutor(2) as pool:
-        grouped, alone = pool.map(run, ["8", "off"])
+        grouped, alone = pool.map(run, ["6", "off"])
     assert grouped.returncode == alone.returncode == 3, grouped.stderr[-2000:] + alone.stderr[-2000:]
-    assert "group " in grouped.stdout and "8 trials as one program" in grouped.stdout, grouped.stdout
+    assert "group " in grouped.stdout and "6 trials as one program" in grouped.stdout, grouped.stdout
     assert "group " not in alone.stdout
-    together, lone = by_id(tmp_path / "8"), by_id(tmp_path / "off")
-    # Alone, the 8 trials are 2 programs (dropout 0 and 0.25; the learning rate is a variable): at least 6 of
+    together, lone = by_id(tmp_path / "6"), by_id(tmp_path / "off")
+    # Alone, the 6 trials are 2 programs (dropout 0 and 0.25; the learning rate is a variable): at least 4 of
     # them loaded every program from JAX's persistent cache instead of compiling
-    assert sum(r["compilation"]["cache"]["from_cache"] for r in lone.values()) >= 6
-    assert sorted(together) == sorted(lone) and len(lone) == 8
+    assert sum(r["compilation"]["cache"]["from_cache"] for r in lone.values()) >= 4
+    assert sorted(together) == sorted(lone) and len(lone) == 6
     statuses = sorted(r["status"] for r in together.values())
-    assert statuses == ["complete"] * 4 + ["diverged"] * 4, statuses
+    assert statuses == ["complete"] * 4 + ["diverged"] * 2, statuses
     n_val = lone[next(iter(lone))]["data"]["n"]["validation"]
     for trial_id, alone_record in lone.items():
         member = together[trial_id]
         assert_same_training(alone_record, member, n_val)
-        assert "group" not in alone_record and member["group"]["size"] == 8
+        assert "group" not in alone_record and member["group"]["size"] == 6
         assert member["group"]["members"][member["group"]["index"]] == trial_id
         assert member["group"]["train_images_per_s"] > member["timing"]["train_images_per_s"]
         if alone_record["status"] == "complete":
             assert member["metrics"]["public_test_accuracy"] == pytest.approx(
-                alone_record["metrics"]["public_test_accuracy"], abs=2.5 / member["data"]["n"]["public_test"])
+                alone_record["metrics"]["public_test_accuracy"], abs=4 / member["data"]["n"]["public_test"])
+    # what the tolerances are small against: the two seeds of a variant, a loss apart by 5e-2 or more
+    for variant in ("lr-1e-3_drop-0", "lr-3e-3_drop-0.25"):
+        first = [r["history"][0]["loss"] for r in lone.values() if r["variant"] == variant]
+        assert abs(first[0] - first[1]) > 5e-2, (variant, first)
 
 
 @pytest.mark.slow
 def test_a_killed_group_keeps_its_finished_members_and_reruns_the_rest_as_a_smaller_group(tmp_path):
-    """Learning rate 1e30 diverges in epoch 1 and its record is written at once, while its group-mates train
-    on; a SIGKILL right after that record leaves it alone. The rerun trains the 3 members without a
-    record, as one group of 3, and nothing is lost or duplicated. The killed run has the compile cache
-    switched off (FER_BENCH_COMPILE_CACHE=off), and its record says so; the rerun's is on, in fer-bench's
-    cache folder."""
-    spec = family(tmp_path / "family.yaml", "sample")
+    """Learning rate 1e30 diverges in epoch 1 and its record is written at once, before its group-mates'
+    (theirs come after the group's last epoch); a SIGKILL right after that record leaves it alone. The
+    rerun trains the 3 members without a record, as one group of 3, and nothing is lost or duplicated. The
+    killed run has the compile cache switched off (FER_BENCH_COMPILE_CACHE=off), and its record says so;
+    the rerun's is on, in fer-bench's cache folder."""
+    spec = family(tmp_path / "family.yaml", "sample", epochs=1)
     env = {**JAX, "FER_BENCH_CACHE": str(tmp_path / "cache"), "JAX_COMPILATION_CACHE_DIR": ""}
-    only = "learning_rate-*dropout-0_*"  # learning rates 0.001 and 1e30, dropout 0, seeds 0 and 1: a group of 4
+    only = "*drop-0_*"  # learning rates 1e-3 and 1e30, dropout 0, seeds 0 and 1: a group of 4
     killed = run_cli("run", spec, "--together", "4", "--only", only, "--out", tmp_path / "out",
-                     env={**env, "FER_BENCH_FAULT": "kill@between_trials:learning_rate-1e30_dropout-0_s0",
+                     env={**env, "FER_BENCH_FAULT": "kill@between_trials:lr-1e30_drop-0_s0",
                           "FER_BENCH_COMPILE_CACHE": "off"})
     assert killed.returncode == -9 and "fault: killed at between_trials" in killed.stdout, \
         killed.stdout + killed.stderr[-2000:]
@@ -109,7 +117,7 @@ def test_a_killed_group_keeps_its_finished_members_and_reruns_the_rest_as_a_smal
     assert not (tmp_path / "cache" / "xla").exists()
     rerun = run_cli("run", spec, "--together", "4", "--only", only, "--out", tmp_path / "out", env=env)
     assert rerun.returncode == 3, rerun.stderr[-2000:]
-    assert "3 trials as one program" in rerun.stdout and rerun.stdout.count(": training 2 epochs") == 3, rerun.stdout
+    assert "3 trials as one program" in rerun.stdout and rerun.stdout.count(": training 1 epoch") == 3, rerun.stdout
     after = by_id(tmp_path / "out")
     assert len(after) == 4 and sorted(r["status"] for r in after.values()) == ["complete"] * 2 + ["diverged"] * 2
     for trial_id, record in before.items():
@@ -147,7 +155,7 @@ def model(seed, rate, dropout):
     return built
 
 found = {}
-for form, whole in (("side_by_side", False), ("vmap", False), ("vmap", True)):
+for form, whole in (("side_by_side", False), ("vmap", True)):
     loop = GroupLoop([model(*m) for m in members], [m[0] for m in members], 32, True, whole_epoch_calls=whole,
                      form=form)
     loop.compile(train, validation)
@@ -172,8 +180,8 @@ print("same")
 @pytest.mark.slow
 def test_a_groups_forms_train_alike(tmp_path):
     """The CPU's form of a group (the members' steps side by side, one step per call) against the
-    accelerator's (jax.vmap over the members, one step per call and a lax.fori_loop over the whole epoch):
-    the same numbers, so what runs on a card is what the CPU proved against lone runs."""
+    accelerator's (jax.vmap over the members, a lax.fori_loop over the whole epoch in one call): the same
+    numbers, so what runs on a card is what the CPU proved against lone runs."""
     script = write(tmp_path / "whole.py", WHOLE_EPOCH_GROUP)
     result = subprocess.run([sys.executable, str(script)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and result.stdout.strip().endswith("same"), result.stdout + result.stderr[-3000:]
