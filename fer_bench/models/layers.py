@@ -37,7 +37,8 @@ class ValueDropout(layers.Dropout):
 
     def _traced(self, inputs):
         """Keras's JAX dropout with the rate a float32 value: the same mask draws (bernoulli in float32, as
-        for a Python rate) and the same scaling in the input's dtype (as a Python rate's weak type gives)."""
+        for a Python rate), and the scaling as a multiplication by the reciprocal in the input's dtype, which is
+        what XLA makes of Keras's division by a constant: a grouped member rounds as it does alone."""
         import jax
         import jax.numpy as jnp
         from keras.src.backend.jax.random import jax_draw_seed
