@@ -149,16 +149,6 @@ class DeviceLoop:
             state = calls["tail"](state, split.pixels, split.labels, order)
         return state
 
-    # -- state in and out of the model's variables --------------------------------------------------
-    def _train_state(self):
-        return train_state(self.model)
-
-    def _test_state(self):
-        return test_state(self.model)
-
-    def _sync(self, trainable=None, non_trainable=None, optimizer=None, metrics=None) -> None:
-        sync(self.model, trainable, non_trainable, optimizer, metrics)
-
     # -- one epoch -----------------------------------------------------------------------------------
     def compile(self, train: DeviceSplit, validation: DeviceSplit) -> float:
         """Compile every function ahead of the first epoch; returns the seconds it took."""
@@ -169,9 +159,9 @@ class DeviceLoop:
         key = jax.random.fold_in(self.key, 0)
         self._order_of = jax.jit(self._order).lower(key, train.labels).compile()
         self._validation_order = jnp.arange(len(validation))  # validation is never shuffled
-        self._train_calls = self._compile_epoch(self.model.train_step, self._train_state(), train,
+        self._train_calls = self._compile_epoch(self.model.train_step, train_state(self.model), train,
                                                 self._order_of(key, train.labels))
-        self._test_calls = self._compile_epoch(self.model.test_step, self._test_state(), validation,
+        self._test_calls = self._compile_epoch(self.model.test_step, test_state(self.model), validation,
                                                self._validation_order)
         self.compile_s = time.perf_counter() - began
         return self.compile_s
@@ -183,16 +173,16 @@ class DeviceLoop:
         self.model.reset_metrics()
         order = self._order_of(jax.random.fold_in(self.key, epoch), train.labels)
         ranges = self._calls(len(train) // self.batch_size)
-        state = self._run(self._train_calls, self._train_state(), train, order, ranges,
+        state = self._run(self._train_calls, train_state(self.model), train, order, ranges,
                           after_first_call=_mid_epoch_fault(slug) if wants("mid_epoch") else None)
-        self._sync(*state)
+        sync(self.model, *state)
         return floats(self.model.get_metrics_result())
 
     def test_epoch(self, validation: DeviceSplit) -> dict:
         self.model.reset_metrics()
-        state = self._run(self._test_calls, self._test_state(), validation, self._validation_order,
+        state = self._run(self._test_calls, test_state(self.model), validation, self._validation_order,
                           [(0, len(validation) // self.batch_size)])
-        self._sync(metrics=state[2])
+        sync(self.model, metrics=state[2])
         return {f"val_{name}": value for name, value in floats(self.model.get_metrics_result()).items()}
 
     def _calls(self, steps: int) -> list[tuple[int, int]]:

@@ -9,6 +9,7 @@ group trains without it; a failure of the group's program fails every member not
 import gc
 import hashlib
 import time
+import traceback
 
 import keras
 
@@ -48,8 +49,6 @@ class GroupRun:
         except Exception as exc:  # the group's program failed: so did every member still in it
             if self.writing:
                 raise
-            import traceback
-
             detail = traceback.format_exc()
             for index in self.ready:
                 if index not in self.closed:
@@ -90,9 +89,9 @@ class GroupRun:
         def done(position: int) -> None:
             trial = trials[ready[position]]
             trial.trained.fit_s = time.time() - trial.monitor.fit_started
-            trial.trained.compilation = {"compile_s": compile_s, "steps_per_call": loop.steps_per_call}
+            trial.trained.compilation = {"compile_s": compile_s, "steps_per_call": loop.steps_per_call,
+                                         "cache": programs}
             trial.trained_done()
-            trial.record["compilation"]["cache"] = programs
             trial.record["group"] = {"id": group_id(trial_ids), "members": trial_ids, "index": position,
                                      "size": len(ready), "train_images_per_s": loop.throughput()}
             trial.attempt(trial.conclude)

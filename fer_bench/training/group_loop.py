@@ -133,6 +133,7 @@ class GroupLoop:
     # -- epochs ------------------------------------------------------------------------------------
     def _run(self, calls: dict, state, active: list[bool], split: DeviceSplit, orders, ranges, slug: str | None):
         """The epoch's calls; after each, a member whose callbacks asked to stop is masked from the next."""
+        import jax
         import jax.numpy as jnp
 
         lone = self.lone
@@ -144,8 +145,6 @@ class GroupLoop:
                 for i in range(start, stop):
                     state = calls["full"](state, self.rates, mask, split.pixels, split.labels, orders, i)
             if number == 0 and slug is not None and wants("mid_epoch"):
-                import jax
-
                 jax.block_until_ready(state)
                 fault_point("mid_epoch", slug)
             active = [a and not m.stop_training for a, m in zip(active, self.models)]

@@ -132,8 +132,9 @@ class TrialRun:
 
     def trained_done(self) -> None:
         """What training adds to the record's compilation, whether or not it finished."""
-        self.record["compilation"].update(self.trained.compilation)
+        # a group's members say what its program found in the cache (in trained.compilation)
         self.record["compilation"]["cache"] = compile_cache.since(self.cache_mark)
+        self.record["compilation"].update(self.trained.compilation)
         if self.trained.tensorboard_dir:
             self.record["tensorboard_dir"] = self.trained.tensorboard_dir
 
