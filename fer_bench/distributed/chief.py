@@ -80,8 +80,9 @@ class WorkOracle(kt.Oracle):
         tuner_id = self._tuner_of(trial_id)
         if tuner_id is not None:
             self.last_seen[tuner_id] = time.time()
-        if "score" in metrics:
-            self.scores[trial_id] = float(metrics["score"])
+        scores = {name: float(value) for name, value in metrics.items() if name.startswith("score/")}
+        if scores:
+            self.scores[trial_id] = scores
         return self.trials.get(trial_id) or trial_module.Trial(kt.HyperParameters(), trial_id, Status.STOPPED)
 
     @synchronized
@@ -90,14 +91,15 @@ class WorkOracle(kt.Oracle):
         if work is None:  # its lease expired and it went to another worker; that one's report counts
             return
         tuner_id = self._tuner_of(trial.trial_id)
-        score = self.scores.pop(trial.trial_id, None) if trial.status == Status.COMPLETED else None
-        self.queue.finish(work, score, trial.message or "")
+        scores = outcomes(work, trial.status, trial.message or "", self.scores.pop(trial.trial_id, {}))
+        self.queue.finish(work, scores)
         self.trials[trial.trial_id].status = trial.status
         if tuner_id is not None:
             self.ongoing_trials.pop(tuner_id, None)
             self.last_seen[tuner_id] = time.time()
             self.trained_by[tuner_id] += len(work.trials)
-        shown = "failed" if trial.status != Status.COMPLETED else (f"{score:.4f}" if score is not None else "done")
+        shown = ", ".join("failed" if score is None else f"{score:.4f}" for score, _ in scores) or (
+            "done" if trial.status == Status.COMPLETED else "failed")
         self.finished_items += 1
         self.say(f"chief: trial {trial.trial_id} from {tuner_id}: {shown}; {self.finished_items} of "
                  f"~{self.total} done, ETA {self._eta()}")
@@ -127,9 +129,24 @@ class WorkOracle(kt.Oracle):
                          "to the queue")
 
 
+def outcomes(work: Work, status, message: str, scores: dict[str, float]) -> list[tuple[float | None, str]]:
+    """Each proposal's score (and why it has none), from what its worker reported (worker.ChiefClient.finish):
+    a JSON list of reasons, or one failure for the whole work."""
+    try:
+        reasons = json.loads(message) if message else [""] * len(work.proposals)
+    except ValueError:
+        reasons = None
+    if not isinstance(reasons, list) or len(reasons) != len(work.proposals):
+        reasons = [message or "failed"] * len(work.proposals)
+    if status != Status.COMPLETED and not any(reasons):
+        reasons = ["failed"] * len(work.proposals)
+    return [(None if reason else scores.get(f"score/{i}"), reason) for i, reason in enumerate(reasons)]
+
+
 def _label(work: Work) -> str:
-    if work.proposal is not None:
-        return f"{work.spec.name} {work.proposal.strategy} #{work.proposal.number}"
+    if work.proposals:
+        numbers = ", ".join(f"#{p.proposal.number}" for p in work.proposals)
+        return f"{work.spec.name} {work.proposals[0].proposal.strategy} {numbers}"
     return f"{work.spec.name} {work.trials[0].trial_id}"
 
 

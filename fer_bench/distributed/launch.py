@@ -23,8 +23,13 @@ def run_chief(paths: list[str], data_flag: str | None, overrides: Overrides, out
 
     out = check_results_dir(out)
     planned = plan_specs(paths, data_flag, overrides, only)
-    start("cpu", planned)  # Keras Tuner imports Keras; the chief needs no accelerator
-    queue = WorkQueue(planned, out, recorded_trials(planned, out, rerun))
+    _, env = start("cpu", planned)  # Keras Tuner imports Keras; the chief needs no accelerator
+    # It hands out together the proposals that may train as one program, as many as a worker's group takes
+    # (a number in the spec or flags; under auto, whether this machine has a GPU: the chief uses none itself).
+    from fer_bench.training.backend import gpu_present
+
+    machine = {**env, "device": {**env["device"], "kind": "gpu" if gpu_present() else "cpu"}}
+    queue = WorkQueue(planned, out, recorded_trials(planned, out, rerun), limit_on(machine))
     oracle = serve(queue, host, port, lease_s)
     for search in queue.searches():
         print("\n".join(search.table()))

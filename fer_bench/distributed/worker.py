@@ -10,7 +10,7 @@ from keras_tuner.src import protos
 from keras_tuner.src.engine import trial as trial_module
 
 from fer_bench.errors import FerBenchError, UserError
-from fer_bench.scheduling.queue import Work, proposal_score
+from fer_bench.scheduling.queue import Proposed, Work
 
 Status = trial_module.TrialStatus
 
@@ -49,12 +49,17 @@ class ChiefClient:
     def heartbeat(self, trial_id: str) -> None:
         self._call("UpdateTrial", self.service.UpdateTrialRequest(trial_id=trial_id, metrics={}, step=0))
 
-    def finish(self, trial, score: float | None, message: str) -> None:
-        if score is not None:
-            self._call("UpdateTrial", self.service.UpdateTrialRequest(trial_id=trial.trial_id,
-                                                                       metrics={"score": score}, step=0))
-        trial.status = Status.COMPLETED if not message else Status.FAILED
-        trial.message = message or None
+    def finish(self, trial, scores: list[tuple[float | None, str]], failure: str = "") -> None:
+        """The work's outcome: each proposal's score (and why it has none) as metrics `score/0`, `score/1`, ...
+        and a JSON list of the reasons; or `failure`, the whole work's."""
+        metrics = {f"score/{i}": score for i, (score, _) in enumerate(scores) if score is not None}
+        if metrics:
+            self._call("UpdateTrial", self.service.UpdateTrialRequest(trial_id=trial.trial_id, metrics=metrics,
+                                                                       step=0))
+        reasons = [message for _, message in scores]
+        failed = failure or any(reasons)
+        trial.status = Status.FAILED if failed else Status.COMPLETED
+        trial.message = failure or (json.dumps(reasons) if any(reasons) else None)
         self._call("EndTrial", self.service.EndTrialRequest(trial=trial.to_proto()))
 
     def close(self) -> None:
@@ -85,9 +90,6 @@ class Heartbeat:
 
 def resolve_work(described: dict, planned: list) -> Work:
     """The work a chief described, rebuilt from this worker's own plan of the same specs."""
-    from fer_bench.search.strategies import Proposal
-    from fer_bench.spec.trials import search_trials
-
     spec = next((p for p in planned if p.name == described["spec"]), None)
     if spec is None:
         raise UserError(f"the chief handed out a trial of spec {described['spec']!r}, which this worker was not "
@@ -96,13 +98,21 @@ def resolve_work(described: dict, planned: list) -> Work:
     if fingerprint != described["data"]:
         raise UserError(f"{spec.loaded.path}: this worker's data {fingerprint} differs from the chief's "
                         f"{described['data']}; give both the same --data")
-    if "strategy" not in described:
+    if "proposals" not in described:
         by_id = {t.trial_id: t for t in spec.trials}
         missing = [i for i in described["trial_ids"] if i not in by_id]
         if missing:
             raise UserError(f"{spec.loaded.path}: the chief's trial {missing[0]} is not in this worker's plan; give "
                             "both the same spec file and flags")
         return Work(spec, [by_id[i] for i in described["trial_ids"]])
+    proposals = [_resolve_proposal(part, spec) for part in described["proposals"]]
+    return Work(spec, [t for p in proposals for t in p.trials], proposals)
+
+
+def _resolve_proposal(described: dict, spec) -> Proposed:
+    from fer_bench.search.strategies import Proposal
+    from fer_bench.spec.trials import search_trials
+
     proposal = Proposal(described["strategy"], described["number"], described["tuner_trial_id"], described["values"],
                         rung=described.get("rung"))
     trials = [spec.planner.plan(t) for t in search_trials(spec.loaded, spec.overrides, proposal.strategy,
@@ -110,7 +120,7 @@ def resolve_work(described: dict, planned: list) -> Work:
     if [t.trial_id for t in trials] != described["trial_ids"]:
         raise UserError(f"{spec.loaded.path}: the chief's search trial {described['trial_ids'][0]} differs from "
                         "this worker's; give both the same spec file and flags")
-    return Work(spec, trials, proposal, described["search"])
+    return Proposed(proposal, trials, described["search"])
 
 
 def work_loop(client: ChiefClient, planned: list, trainer) -> None:
@@ -125,12 +135,8 @@ def work_loop(client: ChiefClient, planned: list, trainer) -> None:
         try:
             work = resolve_work(json.loads(trial.hyperparameters.values["work"]), planned)
         except UserError as exc:
-            client.finish(trial, None, str(exc))
+            client.finish(trial, [], str(exc))
             raise
         with Heartbeat(client, trial.trial_id, HEARTBEAT_S):
             records = trainer.train_work(work)
-        if work.proposal is not None:
-            score, message = proposal_score(records, work.spec.loaded.spec.search.objective)
-        else:
-            score, message = None, ""
-        client.finish(trial, score, message)
+        client.finish(trial, work.scores(records))

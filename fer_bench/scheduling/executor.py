@@ -36,9 +36,9 @@ class Trainer:
         records = {}
         for group in form_groups(work.trials, self.limit):
             if len(group) == 1:
-                records[group[0].trial_id] = self.train(work.spec, group[0], work.search)
+                records[group[0].trial_id] = self.train(work.spec, group[0], work.search_of(group[0].trial_id))
             else:
-                records.update(self.train_group(work.spec, group, work.search))
+                records.update(self.train_group(work.spec, group, work.search_of))
         return [records[t.trial_id] for t in work.trials]
 
     def train(self, spec: PlannedSpec, planned: PlannedTrial, search: dict | None = None) -> dict | None:
@@ -46,9 +46,10 @@ class Trainer:
         found = self._claim(planned, self.folder(spec, planned))
         return self._run_claimed(spec, planned, search) if found is True else found
 
-    def train_group(self, spec: PlannedSpec, group: list[PlannedTrial], search: dict | None) -> dict[str, dict | None]:
+    def train_group(self, spec: PlannedSpec, group: list[PlannedTrial], search_of) -> dict[str, dict | None]:
         """The group's records by trial id: the members this process claims train as one program, each
-        released as its record is written."""
+        released as its record is written. `search_of(trial_id)`: what a search trial's record keeps under
+        "search" (None for a sweep trial)."""
         from fer_bench.training.group import run_group
 
         records, members = {}, []
@@ -59,7 +60,7 @@ class Trainer:
             else:
                 records[planned.trial_id] = found
         if len(members) == 1:  # the others are recorded or taken: a group of one trains alone
-            return {**records, members[0].trial_id: self._run_claimed(spec, members[0], search)}
+            return {**records, members[0].trial_id: self._run_claimed(spec, members[0], search_of(members[0].trial_id))}
 
         def written(index: int, record: dict) -> None:
             release(self.folder(spec, members[index]))
@@ -68,7 +69,7 @@ class Trainer:
 
         try:
             if members:
-                run_group([self._inputs(spec, p, search) for p in members], self._context(), written)
+                run_group([self._inputs(spec, p, search_of(p.trial_id)) for p in members], self._context(), written)
         finally:
             for planned in members:
                 release(self.folder(spec, planned))

@@ -11,7 +11,7 @@ from fer_bench.progress import Progress, format_seconds, process_start_time
 from fer_bench.records import check_results_dir
 from fer_bench.scheduling.groups import limit_on
 from fer_bench.scheduling.plan import plan_specs
-from fer_bench.scheduling.queue import WorkQueue, proposal_score, recorded_trials
+from fer_bench.scheduling.queue import WorkQueue, recorded_trials
 from fer_bench.spec.trials import Overrides
 
 
@@ -84,15 +84,15 @@ def _train(work, queue, trainer) -> None:
     """Every trial of one work item (together where they can); a search proposal's score goes back to its
     strategy."""
     records = trainer.train_work(work)
-    if work.proposal is None:
+    if not work.proposals:
         return
     for index, planned_trial in enumerate(work.trials):
         # Another process has it. A search waits, since its next proposal needs the score, and trains
         # the trial itself if that process dies without a record.
         while records[index] is None:
-            records[index] = trainer.wait_for(work.spec, planned_trial) or trainer.train(work.spec, planned_trial,
-                                                                                         work.search)
-    queue.finish(work, *proposal_score(records, work.spec.loaded.spec.search.objective))
+            records[index] = trainer.wait_for(work.spec, planned_trial) or trainer.train(
+                work.spec, planned_trial, work.search_of(planned_trial.trial_id))
+    queue.finish(work, work.scores(records))
 
 
 def _data_sources(planned) -> str:

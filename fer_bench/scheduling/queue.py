@@ -1,8 +1,9 @@
 """What to train next: the pending trials of sweeps and the proposals of searches, in spec order.
 
 One queue serves a local run and a distributed chief alike. A work item is one sweep trial (or a group
-of them that trains as one program, scheduling/groups.py), or one search proposal with all its
-executions (seeds).
+of them that trains as one program, scheduling/groups.py), or search proposals with all their
+executions (seeds): one proposal, or several that train as one program where the strategy's next
+proposals do not wait on scores.
 """
 
 import itertools
@@ -21,20 +22,45 @@ from fer_bench.storage import inside, remove_stale_temp_files
 
 
 @dataclass
+class Proposed:
+    """One search proposal in a work item: its executions (one trial per seed) and what their records keep
+    under "search"."""
+
+    proposal: Any  # search.strategies.Proposal
+    trials: list[PlannedTrial]
+    search: dict
+
+    def describe(self) -> dict:
+        p = self.proposal
+        return {"strategy": p.strategy, "number": p.number, "tuner_trial_id": p.tuner_trial_id, "values": p.values,
+                "search": self.search, "rung": p.rung, "trial_ids": [t.trial_id for t in self.trials]}
+
+
+@dataclass
 class Work:
+    """Trials to train now: sweep trials, or search proposals that may train together (a Hyperband round)."""
+
     spec: PlannedSpec
     trials: list[PlannedTrial]
-    proposal: Any = None  # a search's Proposal; None for a sweep trial
-    search: dict | None = None  # what each record of a search trial keeps under "search"
+    proposals: list[Proposed] = field(default_factory=list)  # a search's, in order; empty for sweep trials
+
+    def search_of(self, trial_id: str) -> dict | None:
+        return next((p.search for p in self.proposals if any(t.trial_id == trial_id for t in p.trials)), None)
+
+    def scores(self, records: list[dict | None]) -> list[tuple[float | None, str]]:
+        """Each proposal's score (and why it has none) from the work's records, in the order of its trials."""
+        if not self.proposals:
+            return []
+        by_id = {t.trial_id: r for t, r in zip(self.trials, records, strict=True)}
+        objective = self.spec.loaded.spec.search.objective
+        return [proposal_score([by_id[t.trial_id] for t in p.trials], objective) for p in self.proposals]
 
     def describe(self) -> dict:
         """The work as plain data, for a worker that plans the same specs itself."""
         described = {"spec": self.spec.name, "trial_ids": [t.trial_id for t in self.trials],
                      "data": self.trials[0].data.fingerprint}
-        if self.proposal is not None:
-            p = self.proposal
-            described.update(strategy=p.strategy, number=p.number, tuner_trial_id=p.tuner_trial_id,
-                             values=p.values, search=self.search, rung=p.rung)
+        if self.proposals:
+            described["proposals"] = [p.describe() for p in self.proposals]
         return described
 
 
@@ -66,7 +92,7 @@ class SweepRun:
     def next(self) -> Work | None:
         return Work(self.planned, self.groups.pop(0)) if self.groups else None
 
-    def finish(self, work: Work, score: float | None, message: str = "") -> None:
+    def finish(self, work: Work, scores: list[tuple[float | None, str]]) -> None:
         pass
 
 
@@ -80,17 +106,20 @@ class SearchRun:
     """A search spec: its strategies propose in turn, recorded proposals are replayed, not retrained.
 
     Replaying feeds each oracle the recorded scores in trial order, so a rerun proposes exactly the
-    sequence of an uninterrupted run and trains only what is missing.
+    sequence of an uninterrupted run and trains only what is missing. Proposals that cannot depend on scores
+    still to come (the grid's, random search's, one Hyperband round's) are handed out together, up to
+    `limit(trial)` trials, to train as one program; the sequence stays that of one proposal at a time.
     """
 
     proposes = True
 
-    def __init__(self, planned: PlannedSpec, records: dict[str, dict]):
+    def __init__(self, planned: PlannedSpec, records: dict[str, dict], limit=alone):
         from fer_bench.search.strategies import make_strategy
 
         self.planned = planned
         self.search = planned.loaded.spec.search
         self.records = records
+        self.limit = limit
         limit, max_epochs = planned.overrides.max_trials, hyperband_max_epochs(planned.loaded, planned.overrides)
         self.strategies = [make_strategy(name, self.search, limit, max_epochs) for name in planned.strategies]
         self.results = {name: StrategyResult() for name in planned.strategies}
@@ -106,16 +135,20 @@ class SearchRun:
         self.replayed = 0
 
     def next(self) -> Work | str | None:
-        """The next proposal to train; WAIT while a strategy needs scores still to come (and no other
+        """The next proposals to train; WAIT while a strategy needs scores still to come (and no other
         strategy has work); None when every strategy is done."""
         from fer_bench.search.strategies import WAIT
 
         waiting = False
         for strategy in self.strategies:
-            # A fresh id per proposal: an oracle hands a tuner id that still has a trial the same trial.
-            while (proposal := strategy.propose(f"fer-bench-{next(self._tuner_ids)}")) is not None:
+            batch: list[Proposed] = []
+            while not batch or self._room(batch) and strategy.proposes_alike(batch[0].proposal):
+                # A fresh id per proposal: an oracle hands a tuner id that still has a trial the same trial.
+                proposal = strategy.propose(f"fer-bench-{next(self._tuner_ids)}")
+                if proposal is None:
+                    break
                 if proposal == WAIT:
-                    waiting = True
+                    waiting = not batch
                     break
                 proposal.rung = self._rung(strategy.name, proposal.rung)
                 trials = [self.planned.planner.plan(t) for t in search_trials(
@@ -127,12 +160,19 @@ class SearchRun:
                     self.finish_proposal(proposal, *proposal_score(recorded, self.search.objective))
                     self.replayed += 1
                     continue
-                return Work(self.planned, trials, proposal, {
+                batch.append(Proposed(proposal, trials, {
                     "strategy": strategy.name, "trial_number": proposal.number,
                     "tuner_trial_id": proposal.tuner_trial_id, "search_seed": self.search.seed,
                     "objective": self.search.objective,
-                    "direction": self.search.direction, "best_before": self.results[strategy.name].best})
+                    "direction": self.search.direction, "best_before": self.results[strategy.name].best}))
+            if batch:
+                return Work(self.planned, [t for p in batch for t in p.trials], batch)
         return WAIT if waiting else None
+
+    def _room(self, batch: list[Proposed]) -> bool:
+        """Whether another proposal's executions fit in the batch's group."""
+        per_proposal = len(batch[0].trials)
+        return sum(len(p.trials) for p in batch) + per_proposal <= self.limit(batch[0].trials[0])
 
     def _rung(self, strategy: str, rung: dict | None) -> dict | None:
         """A Hyperband proposal's rung, with the trials it continues (one per execution seed) named."""
@@ -141,8 +181,9 @@ class SearchRun:
         earlier = self.trial_ids[strategy, rung["continues"]] if rung["continues"] else None
         return {**rung, "continued_from": earlier}
 
-    def finish(self, work: Work, score: float | None, message: str = "") -> None:
-        self.finish_proposal(work.proposal, score, message)
+    def finish(self, work: Work, scores: list[tuple[float | None, str]]) -> None:
+        for proposed, (score, message) in zip(work.proposals, scores, strict=True):
+            self.finish_proposal(proposed.proposal, score, message)
 
     def finish_proposal(self, proposal, score: float | None, message: str) -> None:
         strategy = next(s for s in self.strategies if s.name == proposal.strategy)
@@ -200,7 +241,7 @@ class WorkQueue:
             spec_dir = inside(out, Path(spec.name))
             records = recorded[spec.name]
             if spec.loaded.spec.search is not None:
-                self.runs.append(SearchRun(spec, records))
+                self.runs.append(SearchRun(spec, records, limit))
             else:
                 update_plan(spec_dir, {p.trial_id: {"variant": p.trial.variant, "seed": p.trial.seed,
                                                     "params": p.trial.params} for p in spec.trials})
@@ -225,15 +266,16 @@ class WorkQueue:
             if work == WAIT:
                 waiting = True
             elif work is not None:
-                if work.proposal is not None:
+                if work.proposals:
                     update_plan(inside(self.out, Path(work.spec.name)), {t.trial_id: {
                         "variant": t.trial.variant, "seed": t.trial.seed, "params": t.trial.params,
                         "search": t.trial.search} for t in work.trials})
                 return work
         return WAIT if waiting else None
 
-    def finish(self, work: Work, score: float | None, message: str = "") -> None:
-        self._run_of(work).finish(work, score, message)
+    def finish(self, work: Work, scores: list[tuple[float | None, str]]) -> None:
+        """Each proposal's score (and why it has none), in the work's order; nothing for sweep trials."""
+        self._run_of(work).finish(work, scores)
 
     def _run_of(self, work: Work):
         return next(run for run in self.runs if run.planned is work.spec)

@@ -51,6 +51,9 @@ class GridStrategy:
     def report(self, proposal: Proposal, score: float | None, message: str = "") -> None:
         pass  # the grid's order does not depend on scores
 
+    def proposes_alike(self, first: Proposal) -> bool:
+        return True  # the grid's points are fixed
+
 
 class _Memoryless:
     """Keeps an oracle's state in memory only: nothing written to disk per trial."""
@@ -116,7 +119,43 @@ class OracleStrategy:
         rung = {name: values[key] for key, name in RUNG_KEYS.items() if key in values} or None
         if rung is not None:  # which trial it continues, by number: Keras Tuner's id pads it to a width
             rung["continues"] = int(rung["continues"]) + 1 if "continues" in rung else None
+            rung["bracket"] = self._bracket_of(trial.trial_id, rung["bracket"])
         return Proposal(self.name, number, trial.trial_id, self.space.decode(values), trial, rung)
+
+    def proposes_alike(self, first: Proposal) -> bool:
+        """Whether asking now proposes what the oracle would propose with every score in, so that `first` and
+        the next proposal may train together: always in random search, whose draws ignore scores; within a
+        Hyperband round while it has places left, whose trials are chosen from the round before, all scored;
+        never in Bayesian search, which proposes from finished scores only."""
+        if self.name == "random":
+            return True
+        return (self.name == "hyperband" and first.rung is not None
+                and self._next_round() == (first.rung["bracket"], first.rung["round"]))
+
+    def _bracket_of(self, trial_id: str, labelled: int) -> int:
+        """The bracket whose round holds the trial. Keras Tuner labels a proposal with the bracket it opened
+        last, which is another one where several are open (a chief's workers ask while a round trains); the
+        label would mislead the record, and which trials keep their weights for a later round."""
+        for bracket in self.oracle._brackets:
+            if any(info["id"] == trial_id for infos in bracket["rounds"] for info in infos):
+                return bracket["bracket_num"]
+        return labelled
+
+    def _next_round(self) -> tuple[int, int] | None:
+        """The bracket and round of Hyperband's next proposal, found as keras_tuner's
+        HyperbandOracle.populate_space finds it; None where it would open a new bracket, wait or stop."""
+        oracle = self.oracle
+        for bracket in oracle._brackets:
+            number, rounds = bracket["bracket_num"], bracket["rounds"]
+            if len(rounds[0]) < oracle._get_size(number, 0):
+                return number, 0
+            for round_number in range(1, len(rounds)):
+                selected = {info["past_id"] for info in rounds[round_number]}
+                scored = [info for info in rounds[round_number - 1] if info["id"] not in selected
+                          and oracle.trials[info["id"]].status == trial_module.TrialStatus.COMPLETED]
+                if len(scored) > oracle._get_size(number, round_number - 1) - oracle._get_size(number, round_number):
+                    return number, round_number
+        return None
 
     def report(self, proposal: Proposal, score: float | None, message: str = "") -> None:
         trial = proposal.handle

@@ -136,6 +136,11 @@ def _compute_capability(backend: str) -> str | None:
         return None
 
 
+def gpu_present() -> bool:
+    """Whether this machine has an NVIDIA GPU, asked of nvidia-smi without starting a backend on it."""
+    return bool(_nvidia_smi())
+
+
 def _nvidia_smi() -> dict:
     try:
         out = subprocess.run(

@@ -64,25 +64,35 @@ seeds: 3
 
 
 @pytest.mark.slow
-def test_two_workers_share_a_search_through_a_chief(tmp_path):
-    """A search's proposals through a chief on loopback to two JAX workers; each proposal's two executions
-    (seeds) train together on its worker, as members of one program."""
+def test_two_workers_share_a_search_through_a_chief_and_each_hyperband_round_trains_as_one_program(tmp_path):
+    """Hyperband (3 epochs, factor 3) through a chief on loopback to two JAX workers, up to 3 trials together:
+    bracket 1's first round (3 trials, 1 epoch) goes out as one work item and trains as one program; bracket
+    0's two trials, proposed while that round trains, as another; the trial continued from the first round's
+    best trains alone. Six records, each trial trained once."""
     spec = write(tmp_path / "searched.yaml", f"""
 name: searched
 dataset: {{source: sample}}
 model: {TINY}
-training: {{epochs: 1, batch_size: 32, loop: device, together: 2}}
+training: {{epochs: 1, batch_size: 32, loop: device, together: 3}}
 search:
-  strategy: grid
-  executions: 2
-  space: {{model.params.dropout: {{type: choice, values: [0.0, 0.25]}}}}
+  strategy: hyperband
+  hyperband: {{max_epochs: 3, factor: 3}}
+  space:
+    training.optimizer.learning_rate: {{type: float, min: 1.0e-3, max: 1.0e-2, step: 10, sampling: log}}
+    model.params.dropout: {{type: choice, values: [0.0, 0.1, 0.2, 0.3]}}
 """)
     result = run_cli("run", spec, "--workers", "2", "--out", tmp_path / "out", env={"KERAS_BACKEND": "jax"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "[chief] " in result.stdout and "[worker 0] " in result.stdout and "[worker 1] " in result.stdout
+    assert "searched hyperband #1, #2, #3" in result.stdout, result.stdout  # one work item, three proposals
     records = [r for _, r in iter_records(tmp_path / "out")]
-    assert len(records) == 4 and {r["search"]["strategy"] for r in records} == {"grid"}
+    assert len(records) == 6 and all(r["status"] == "complete" for r in records)
+    assert result.stdout.count(": training ") == 6  # no trial trained twice
     groups = {}
     for r in records:
-        groups.setdefault(r["group"]["id"], set()).add((r["search"]["trial_number"], r["seed"]))
-    assert sorted(map(sorted, groups.values())) == [[(n, 0), (n, 1)] for n in (1, 2)]
+        rung = r["search"]["rung"]
+        groups.setdefault(r.get("group", {}).get("id"), set()).add((rung["bracket"], rung["round"]))
+    assert sorted((len(rounds), sorted(rounds)) for rounds in groups.values()) == [
+        (1, [(0, 0)]), (1, [(1, 0)]), (1, [(1, 1)])]
+    sizes = sorted(r.get("group", {}).get("size", 1) for r in records)
+    assert sizes == [1, 2, 2, 3, 3, 3], sizes

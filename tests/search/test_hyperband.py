@@ -36,9 +36,31 @@ def test_the_cpu_budget_is_matched_to_the_other_strategies():
     assert (trials, epochs) == (6, 11)
 
 
-def test_hyperband_proposes_continues_and_stops_like_keras_tuners_own_tuner(tmp_path):
+def proposals_in_batches(strategy, limit: int) -> tuple[list, list[int]]:
+    """Every proposal, asked for as SearchRun asks: up to `limit` at a time while the strategy says the next is
+    alike (search.strategies.proposes_alike), then each told its made score; and the batches' sizes."""
+    proposals, sizes = [], []
+    while True:
+        batch = []
+        while not batch or len(batch) < limit and strategy.proposes_alike(batch[0]):
+            proposal = strategy.propose(f"t{len(proposals) + len(batch)}")
+            if proposal is None:
+                break
+            batch.append(proposal)
+        if not batch:
+            return proposals, sizes
+        for proposal in batch:
+            strategy.report(proposal, made_score({**proposal.values, "tuner/epochs": proposal.rung["epochs"]}))
+        proposals += batch
+        sizes.append(len(batch))
+
+
+@pytest.mark.parametrize("limit", [1, 4])
+def test_hyperband_proposes_continues_and_stops_like_keras_tuners_own_tuner(tmp_path, limit):
     """Keras Tuner's Hyperband tuner and fer-bench's strategy, the same seed, told the same scores:
-    the same trials, the same values, epochs, brackets and rounds, the same trials continued, the same end."""
+    the same trials, the same values, epochs, brackets and rounds, the same trials continued, the same end.
+    Asked for up to 4 proposals at a time (a round's trials train together), it proposes the same sequence:
+    a batch never reaches past its round."""
     search = SearchSpec.model_validate({"strategy": "hyperband", "seed": 5, "space": SPACE,
                                         "hyperband": {"max_epochs": 9, "factor": 3, "iterations": 2}})
     strategy = make_strategy("hyperband", search)
@@ -52,15 +74,16 @@ def test_hyperband_proposes_continues_and_stops_like_keras_tuners_own_tuner(tmp_
                         seed=5, hyperparameters=strategy.space.hyperparameters, directory=tmp_path, project_name="kt")
     tuner.search()
     theirs = [(t, tuner.oracle.trials[t].hyperparameters.values) for t in tuner.oracle.start_order]
-    ours = []
-    while (proposal := strategy.propose(f"t{len(ours)}")) is not None:
-        ours.append((proposal.tuner_trial_id, proposal.handle.hyperparameters.values))
-        strategy.report(proposal, made_score({**proposal.values, "tuner/epochs": proposal.rung["epochs"]}))
+    proposals, sizes = proposals_in_batches(strategy, limit)
+    ours = [(p.tuner_trial_id, p.handle.hyperparameters.values) for p in proposals]
+    for proposal in proposals:
         rung, values = proposal.rung, proposal.handle.hyperparameters.values
         assert rung == {"epochs": values["tuner/epochs"], "initial_epoch": values["tuner/initial_epoch"],
                         "bracket": values["tuner/bracket"], "round": values["tuner/round"],
                         "continues": int(values["tuner/trial_id"]) + 1 if "tuner/trial_id" in values else None}
     assert ours == theirs
+    # brackets of 9, 5 and 3 first-round trials: 4 at a time, each round ends its last batch
+    assert sizes == [1] * len(ours) if limit == 1 else max(sizes) == 4 and len(sizes) < len(ours) / 2
     continued = [v for _, v in ours if "tuner/trial_id" in v]
     assert len(ours) == 2 * hyperband_budget(9, 3)[0] and len(continued) == 2 * (3 + 1 + 2)
     assert {v["tuner/epochs"] for _, v in ours} == {1, 3, 9}

@@ -70,17 +70,26 @@ def test_choices_of_lists_are_named_for_keras_tuner_and_decoded_back():
                        "model.params.conv_filters": [64, 128, 1024, 512]}
 
 
-def _sequence(name: str, search: SearchSpec, limit: int | None = None) -> list[tuple]:
-    """Proposals of one strategy told a fixed, smooth score for each: best near lr 1e-3, dropout 0.2."""
+def _sequence(name: str, search: SearchSpec, limit: int | None = None, together: int = 1) -> list[tuple]:
+    """Proposals of one strategy told a fixed, smooth score for each: best near lr 1e-3, dropout 0.2. Asked for
+    up to `together` at a time while the strategy says the next is alike, as SearchRun asks to train them as
+    one program; the scores told after each batch."""
     from fer_bench.search.strategies import make_strategy
 
     strategy = make_strategy(name, search, limit)
     seen = []
-    while (proposal := strategy.propose(f"t{len(seen)}")) is not None:
-        lr, dropout = proposal.values["training.optimizer.learning_rate"], proposal.values["model.params.dropout"]
-        seen.append((round(lr, 10), round(dropout, 10)))
-        strategy.report(proposal, 0.6 - 0.1 * (math.log10(lr) + 3) ** 2 - (dropout - 0.2) ** 2)
-    return seen
+    while True:
+        batch = []
+        while not batch or len(batch) < together and strategy.proposes_alike(batch[0]):
+            if (proposal := strategy.propose(f"t{len(seen) + len(batch)}")) is None:
+                break
+            batch.append(proposal)
+        if not batch:
+            return seen
+        for proposal in batch:
+            lr, dropout = proposal.values["training.optimizer.learning_rate"], proposal.values["model.params.dropout"]
+            seen.append((round(lr, 10), round(dropout, 10)))
+            strategy.report(proposal, 0.6 - 0.1 * (math.log10(lr) + 3) ** 2 - (dropout - 0.2) ** 2)
 
 
 @pytest.mark.slow
@@ -98,6 +107,9 @@ def test_random_and_bayesian_repeat_their_proposals_and_bayesian_leaves_random_a
     assert other != random_a
     # --max-trials: the same proposals, fewer of them, so a later run without it goes on from there
     assert _sequence("random", search, 4) == random_a[:4] and _sequence("bayesian", search, 5) == bayes_a[:5]
+    # asked for 4 at a time (to train together): random search's draws ignore scores; Bayesian search proposes
+    # from finished scores only, so it is asked one at a time whatever the group's size
+    assert _sequence("random", search, together=4) == random_a and _sequence("bayesian", search, together=4) == bayes_a
 
 
 @pytest.mark.slow
