@@ -3,6 +3,7 @@
 The package, one folder per concept:
 
     cli/           the command line: one module per verb (its flags and what it does)
+    api/           the same verbs from Python (run, plan, report, compare), returning data
     distributed/   one run spread over machines: the chief serves work, workers train it (gRPC)
     scheduling/    many trials over one results folder: planning, the queue, claims, the local run
     training/      one trial in this process: backend start-up, build, fit, score, record
@@ -15,7 +16,7 @@ The package, one folder per concept:
     storage.py     cache folder, atomic JSON writes, paths kept inside the results folder
     progress.py, faults.py, errors.py   progress lines with an ETA, fault injection, errors and exit codes
 
-Imports run one way, down this list: cli -> distributed -> scheduling -> training | report -> search
+Imports run one way, down this list: cli | api -> distributed -> scheduling -> training | report -> search
 -> spec | data -> models -> records -> storage, progress, faults, errors. training and report never
 import each other, nor spec and data; models import nothing of fer-bench outside models/.
 tests/test_layering.py keeps this true.
@@ -27,7 +28,8 @@ from fer_bench._version import __version__
 from fer_bench.errors import FerBenchError, UserError, WriteError
 
 __all__ = ["__version__", "Builder", "ModelCost", "FerBenchError", "UserError", "WriteError", "load_records",
-           "builders"]
+           "builders", "run", "plan", "report", "compare"]
+API = ("run", "plan", "report", "compare")  # fer_bench/api: the CLI's verbs as functions
 
 
 def load_records(*paths):
@@ -42,6 +44,10 @@ def __getattr__(name: str):
         from fer_bench.models import base
 
         return getattr(base, name)
+    if name in API:
+        import fer_bench.api
+
+        return getattr(fer_bench.api, name)
     raise AttributeError(f"module 'fer_bench' has no attribute {name!r}")
 
 

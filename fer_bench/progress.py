@@ -78,6 +78,9 @@ class Progress:
         if not self.quiet:
             print(line, file=self.stream, flush=True)
 
+    def close(self) -> None:
+        """At the end of the run, however it ends (a bar, api/bars.py, closes its widget)."""
+
 
 def process_start_time() -> float:
     """When this process started (interpreter start-up included), as a Unix time."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "fer_bench"
 LAYERS = (  # top first; rooms on one line never import each other
-    ("cli",),
+    ("cli", "api"),
     ("distributed",),
     ("scheduling",),
     ("trackers",),

@@ -1,4 +1,4 @@
-"""An installed copy (not the checkout) has its shipped specs, sample and record schema."""
+"""An installed copy (not the checkout) has every module, its shipped specs, sample and record schema."""
 
 import subprocess
 import sys
@@ -16,6 +16,8 @@ def test_wheel_carries_specs_sample_and_schema(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {f"fer_bench/specs/{p.name}" for p in (REPO / "benchmark").glob("*.yaml")}
     assert shipped <= names
+    modules = {str(p.relative_to(REPO)) for p in (REPO / "fer_bench").rglob("*.py")}
+    assert modules <= names, sorted(modules - names)  # every subpackage listed in pyproject.toml
     assert {"fer_bench/sample/fer2013-sample.csv.gz", "fer_bench/schema/record.schema.json",
             "fer_bench/templates/report.html.j2", "fer_bench/templates/report.md.j2"} <= names
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", tmp_path / "site", wheel],

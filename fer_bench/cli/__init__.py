@@ -9,7 +9,7 @@ import sys
 
 from fer_bench._version import __version__
 from fer_bench.cli import clean, compare, data, evaluate, listing, mlflow, report, run, status, validate, wandb
-from fer_bench.cli.arguments import Parser
+from fer_bench.cli.arguments import Parser, model_files
 from fer_bench.errors import EXIT_OK, FerBenchError
 
 EXIT_USER, EXIT_INTERRUPTED = 2, 130  # 1 (write errors), 3 (failed trials), 4, 5 come from below
@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.verb:
             build_parser().print_help()
             return EXIT_USER
-        return COMMANDS[args.verb].execute(args, argv)
+        with model_files(getattr(args, "model_file", None)):
+            return COMMANDS[args.verb].execute(args, argv)
     except FerBenchError as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code

@@ -1,6 +1,8 @@
 """What the verbs share: the parser that turns mistakes into one line, flag types, the trial flags."""
 
 import argparse
+import contextlib
+from pathlib import Path
 
 from fer_bench.errors import UserError
 
@@ -75,6 +77,28 @@ def add_trial_flags(p: argparse.ArgumentParser) -> None:
                         "seeds into one results folder give the report the spread of each strategy over seeds")
     p.add_argument("--only", metavar="PATTERN",
                    help="a subset: trial ids matching this glob (sweeps), strategies matching it (searches)")
+    add_model_file(p)
+
+
+def add_model_file(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model-file", action="append", metavar="FILE.py",
+                   help="builders from a local Python file, for this command only: its MODELS dict (name -> "
+                        "function of the spec's model.params) and module-level fer_bench.Builders; the file runs "
+                        "as Python (docs/api.md)")
+
+
+@contextlib.contextmanager
+def model_files(paths: list[str] | None):
+    """The builders of `--model-file` files, known by name while the command runs."""
+    if not paths:
+        yield
+        return
+    from fer_bench.models import BUILDERS
+    from fer_bench.models.sources import load_model_file
+
+    builders = [builder for path in paths for builder in load_model_file(Path(path))]
+    with BUILDERS.registered(builders, f"--model-file {' '.join(paths)}"):
+        yield
 
 
 def overrides(args):

@@ -15,13 +15,11 @@ def add_arguments(parser) -> None:
 
 
 def execute(args, argv) -> int:
-    from fer_bench.report.render import render_report
+    from fer_bench.report import report
 
     started = time.time()
-    output = render_report(args.results, Path(args.output))
+    output = report(args.results, args.output, export=args.export)
     print(f"report: {output} ({time.time() - started:.1f}s)")
     if args.export:
-        from fer_bench.report.export import export_trials
-
-        print(f"trials table: {export_trials(args.results, Path(args.export))}")
+        print(f"trials table: {Path(args.export)}")
     return EXIT_OK

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from fer_bench.cli.arguments import add_model_file
 from fer_bench.errors import EXIT_OK
 
 NAME, HELP = "validate", "check specs and every trial they expand to"
@@ -9,6 +10,7 @@ NAME, HELP = "validate", "check specs and every trial they expand to"
 
 def add_arguments(parser) -> None:
     parser.add_argument("specs", nargs="+", metavar="SPEC")
+    add_model_file(parser)
 
 
 def execute(args, argv) -> int:

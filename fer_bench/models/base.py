@@ -35,7 +35,8 @@ class Builder:
     softmax outputs in the canonical label order. `params_model` validates `model.params` (the
     validated object is what `build` gets); `cost`, when given, sizes the model without Keras.
     `member_params` are the parameters that change no shape, only values a grouped program carries per
-    member (as ValueDropout's rate): models that differ in them alone train together."""
+    member (as ValueDropout's rate): models that differ in them alone train together. `source`: where a
+    builder given from Python came from (models/sources.py), which its records keep."""
 
     name: str
     build: Callable[[Any], Any]
@@ -43,6 +44,7 @@ class Builder:
     cost: Callable[[Any], ModelCost] | None = None
     description: str = ""
     member_params: tuple[str, ...] = ()
+    source: str = ""
 
     def params(self, raw: dict) -> BaseModel:
         return self.params_model.model_validate(raw)

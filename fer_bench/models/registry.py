@@ -10,10 +10,12 @@ Only installed packages are loaded, when a builder is first looked up; a spec na
 never brings code of its own.
 """
 
+import contextlib
 import sys
 from collections.abc import Iterator, Mapping
 from importlib.metadata import entry_points
 
+from fer_bench.errors import UserError
 from fer_bench.models.base import Builder
 
 GROUP = "fer_bench.models"
@@ -46,6 +48,25 @@ class Registry(Mapping):
                       file=sys.stderr)
                 continue
             self._builders[point.name] = builder
+
+    @contextlib.contextmanager
+    def registered(self, builders: list[Builder], what: str):
+        """`builders` known by name inside the block only (models/sources.py); `what` names where they came
+        from in the error for a name that is taken."""
+        self._load()
+        names = [b.name for b in builders]
+        for builder in builders:
+            if names.count(builder.name) > 1:
+                raise UserError(f"{what}: two builders named {builder.name!r}; give each its own name")
+            if builder.name in self._builders:
+                raise UserError(f"{what}: {builder.name!r} exists already (fer-bench's own builder or an installed "
+                                f"plug-in: {', '.join(sorted(self._builders))}); give yours another name")
+        self._builders.update({b.name: b for b in builders})
+        try:
+            yield
+        finally:
+            for builder in builders:
+                self._builders.pop(builder.name, None)
 
     def __getitem__(self, name: str) -> Builder:
         self._load()

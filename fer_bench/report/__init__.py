@@ -1,5 +1,40 @@
-"""Records -> DataFrame, statistics, figures and the rendered report."""
+"""Records -> DataFrame, statistics, figures and the rendered report.
+
+`fer_bench.report(results, path)`, the API's verb, is this package called: a submodule is an attribute
+of its parent package, so a function of that name in `fer_bench` would be replaced by the package on
+its first import. The package calls `report` below instead.
+"""
+
+import os
+import sys
+import types
+from pathlib import Path
 
 from fer_bench.report.frames import load_records
 
-__all__ = ["load_records"]
+__all__ = ["load_records", "report"]
+
+
+def report(results: str | os.PathLike | list, path: str | os.PathLike = "report.html", *,
+           export: str | os.PathLike | None = None) -> Path:
+    """Render every record under `results` (one folder or several, merged) into `path`, an HTML or
+    Markdown report (by its suffix), as `fer-bench report` does; the written path. `export`: also the
+    trials table as .csv or .parquet. The HTML report carries its figures: in a notebook, show it with
+    `IPython.display.HTML` in an iframe's `srcdoc` (docs/notebook.ipynb)."""
+    from fer_bench.report.render import render_report
+
+    folders = [os.fspath(r) for r in (results if isinstance(results, (list, tuple)) else [results])]
+    written = render_report(folders, Path(path))
+    if export is not None:
+        from fer_bench.report.export import export_trials
+
+        export_trials(folders, Path(export))
+    return written
+
+
+class _CallablePackage(types.ModuleType):
+    def __call__(self, *args, **kwargs) -> Path:
+        return report(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

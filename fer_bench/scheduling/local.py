@@ -1,5 +1,6 @@
 """A run on this machine: plan every spec, start the backend once, train the queue's work in order."""
 
+import contextlib
 import importlib.util
 import sys
 import time
@@ -31,7 +32,9 @@ def start(device: str, planned):
 
 def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str,
               rerun: bool, quiet: bool, command: list[str], only: str | None = None,
-              tensorboard: bool = False, tracker=None, proposal: tuple[str, dict] | None = None) -> int:
+              tensorboard: bool = False, tracker=None, proposal: tuple[str, dict] | None = None,
+              progress=None) -> int:
+    """`progress`: the Progress class that shows the run (the API's bar, api/bars.py); lines by default."""
     started, process_start = time.time(), process_start_time()
     out = check_results_dir(out)
     fault_point("data")
@@ -43,12 +46,19 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
         print(f"nothing to do: all {total} trials already recorded in {out} (--rerun redoes them)")
         return EXIT_OK
 
-    device_info, env = start(device, planned)
+    _, env = start(device, planned)
+    queue = WorkQueue(planned, out, recorded, limit_on(env))
+    with contextlib.closing((progress or Progress)(queue.expected, queue.expected_epochs, quiet=quiet)) as shown:
+        return _train_queue(queue, shown, planned, overrides, out, env, command, process_start, rerun,
+                            tensorboard, tracker, started)
+
+
+def _train_queue(queue, progress, planned, overrides, out, env, command, process_start, rerun, tensorboard, tracker,
+                 started) -> int:
+    """Train the queue's work in order; the run's exit code."""
     from fer_bench.scheduling.executor import Trainer
 
     limit = limit_on(env)
-    queue = WorkQueue(planned, out, recorded, limit)
-    progress = Progress(queue.expected, queue.expected_epochs, quiet=quiet)
     if tensorboard:
         _check_tensorboard(env["backend"])
     trainer = Trainer(out, env, progress, command, process_start, rerun, tensorboard=tensorboard, tracker=tracker,
@@ -62,7 +72,7 @@ def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out
     skipped = sum(len(p.trials) for p in planned) - sum(r.expected for r in queue.runs if not r.proposes)
     precision = _auto_precision(planned, overrides, env)
     progress.say(f"running {queue.expected} trials ({skipped} already recorded) on {env['backend']} "
-                 f"{device_info['kind']} ({device_info['name']}){precision}; data {_data_sources(planned)}; "
+                 f"{env['device']['kind']} ({env['device']['name']}){precision}; data {_data_sources(planned)}; "
                  f"results in {out}")
     while work is not None:
         _train(work, queue, trainer)

@@ -242,13 +242,46 @@ def _listed(spec: PlannedSpec) -> tuple[list[PlannedTrial], list[tuple[str, int]
     return listed if gridded else [], later, listed[0]
 
 
-def print_plan(planned: list[PlannedSpec], results: Path) -> None:
+def plan_rows(planned: list[PlannedSpec], results: Path) -> list[dict]:
+    """What `list` shows, as rows: each trial known before the run (a sweep's, a search's grid) with its
+    state in `results`, size, epochs, estimated seconds and parameters; per oracle strategy of a search, one
+    row counting the trials it will propose (`trial_id` None)."""
     rates = measured_rates(results)
-    total, unknown = 0.0, 0
+    rows = []
     for spec in planned:
         if not spec.trials and spec.loaded.spec.search is None:
             continue  # --only left none of it
         listed, later, first = _listed(spec)
+        recorded = done_ids(results, spec.loaded.spec.name)
+        for planned_trial in listed:
+            trial, cost = planned_trial.trial, planned_trial.cost
+            state = recorded.get(planned_trial.trial_id, "pending")
+            seconds = 0.0 if state in DONE_STATUSES else estimate_seconds(planned_trial, rates)
+            rows.append({"spec": spec.name, "trial_id": planned_trial.trial_id, "variant": trial.variant,
+                         "seed": trial.seed, "strategy": (trial.search or {}).get("strategy"), "trials": 1,
+                         "state": state, "parameters": cost.parameters if cost else None,
+                         "macs_per_image": cost.macs if cost else None,
+                         "epochs": trial.config["training"]["epochs"], "estimated_s": seconds,
+                         "params": dict(trial.params)})
+        for name, count in later:
+            seconds = estimate_seconds(first, rates)
+            epochs = mean_epochs(spec.loaded, spec.overrides, name)
+            if seconds is not None:
+                seconds *= epochs / first.trial.config["training"]["epochs"]
+            rows.append({"spec": spec.name, "trial_id": None, "variant": None, "seed": None, "strategy": name,
+                         "trials": count, "state": "proposed as the search runs",
+                         "parameters": first.cost.parameters if first.cost else None,
+                         "macs_per_image": first.cost.macs if first.cost else None, "epochs": epochs,
+                         "estimated_s": None if seconds is None else seconds * count, "params": {}})
+    return rows
+
+
+def print_plan(planned: list[PlannedSpec], results: Path) -> None:
+    rows = plan_rows(planned, results)
+    for spec in planned:
+        if not spec.trials and spec.loaded.spec.search is None:
+            continue
+        _, _, first = _listed(spec)
         n = {k: len(v.indices) for k, v in first.splits.items()}
         count = describe_trials(spec.loaded, spec.overrides)
         if spec.only and spec.loaded.spec.search is None:
@@ -256,36 +289,26 @@ def print_plan(planned: list[PlannedSpec], results: Path) -> None:
         print(f"{spec.loaded.spec.name} ({spec.loaded.path}): {count} on "
               f"{first.data.describe()['source']} data {first.data.fingerprint}; "
               f"train {n['train']}, validation {n['validation']}, tests {n['public_test']}+{n['private_test']}")
-        recorded = done_ids(results, spec.loaded.spec.name)
         note = _power_note(results, spec)
         if note:
             print(f"  {note}")
-        for planned_trial in listed:
-            trial = planned_trial.trial
-            cost = planned_trial.cost
-            seconds = estimate_seconds(planned_trial, rates)
-            state = recorded.get(planned_trial.trial_id, "pending")
-            if state in DONE_STATUSES:
-                seconds = 0.0
-            total += seconds or 0.0
-            unknown += seconds is None
-            params = ", ".join(f"{k}={v}" for k, v in trial.params.items()) or "(spec as written)"
-            size = f"{cost.parameters:>11,} params {cost.macs / 1e6:>9.1f} MMAC/img" if cost else \
-                f"{'?':>11} params {'?':>9} MMAC/img"
-            print(f"  {planned_trial.trial_id:<44} {state:<9} {size}  {trial.config['training']['epochs']:>3} epochs  "
+        mine = [row for row in rows if row["spec"] == spec.name]
+        for row in (r for r in mine if r["trial_id"] is not None):
+            params = ", ".join(f"{k}={v}" for k, v in row["params"].items()) or "(spec as written)"
+            size = f"{row['parameters']:>11,} params {row['macs_per_image'] / 1e6:>9.1f} MMAC/img" \
+                if row["macs_per_image"] is not None else f"{'?':>11} params {'?':>9} MMAC/img"
+            seconds = row["estimated_s"]
+            print(f"  {row['trial_id']:<44} {row['state']:<9} {size}  {row['epochs']:>3} epochs  "
                   f"~{format_seconds(seconds) if seconds is not None else '?':>7}  {params}")
         for line in describe_groups(spec.trials if spec.loaded.spec.search is None else []):
             print(line)
-        for name, count in later:
-            seconds = estimate_seconds(first, rates)
-            epochs = mean_epochs(spec.loaded, spec.overrides, name)
-            if seconds is not None:
-                seconds *= epochs / first.trial.config["training"]["epochs"]
-            total += count * (seconds or 0.0)
-            unknown += count * (seconds is None)
-            print(f"  {name}: {count} trials that Keras Tuner's oracle proposes as the search runs, {epochs:.3g} "
-                  f"epochs and ~{format_seconds(seconds) if seconds is not None else '?'} each on average (estimated "
-                  "at the space's first point)")
+        for row in (r for r in mine if r["trial_id"] is None):
+            each = row["estimated_s"] / row["trials"] if row["estimated_s"] is not None else None
+            print(f"  {row['strategy']}: {row['trials']} trials that Keras Tuner's oracle proposes as the search runs, "
+                  f"{row['epochs']:.3g} epochs and ~{format_seconds(each) if each is not None else '?'} each on "
+                  "average (estimated at the space's first point)")
+    total = sum(row["estimated_s"] or 0.0 for row in rows)
+    unknown = sum(row["trials"] for row in rows if row["estimated_s"] is None)
     note = (f" ({unknown} trials without a measured rate on this host and backend yet: run one trial, "
             "e.g. fer-bench run benchmark/smoke.yaml)") if unknown else ""
     print(f"estimated time for pending trials: ~{format_seconds(total)}{note}")

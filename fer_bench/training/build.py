@@ -91,7 +91,8 @@ def model_summary(config: dict, model) -> dict:
     cost = builder.cost_of(config["model"]["params"])
     trainable = cost.trainable_parameters if cost else int(sum(np.prod(w.shape) for w in model.trainable_weights))
     return {"builder": builder.name, "parameters": int(model.count_params()),
-            "trainable_parameters": trainable, "macs_per_image": cost.macs if cost else None}
+            "trainable_parameters": trainable, "macs_per_image": cost.macs if cost else None,
+            **({"source": builder.source} if builder.source else {})}
 
 
 def compilation(model, training: dict) -> dict:

@@ -263,6 +263,16 @@ CASES = [
     ("search-seeds-flag", "CLI: --seeds past the trials limit on a search", {"s.yaml": SEARCH.format(
         space="model.params.dropout: {type: choice, values: [0.1, 0.2]}")},
      ["list", "s.yaml", "--seeds", "20000"], "x executions 20,000); at most 10,000 per spec"),
+    # --model-file (#44): a builder from a local file, for one command
+    ("model-file-missing", "CLI: --model-file that is not there", {"s.yaml": GOOD},
+     ["validate", "s.yaml", "--model-file", "nowhere.py"], "--model-file nowhere.py: no such file"),
+    ("model-file-raises", "CLI: --model-file that raises as it is loaded", {"s.yaml": GOOD, "m.py": "x = 1 / 0\n"},
+     ["validate", "s.yaml", "--model-file", "m.py"], "m.py:1: it raised ZeroDivisionError: division by zero"),
+    ("model-file-empty", "CLI: --model-file that defines no builder", {"s.yaml": GOOD, "m.py": "x = 1\n"},
+     ["validate", "s.yaml", "--model-file", "m.py"], "defines no builder"),
+    ("model-file-taken-name", "CLI: --model-file whose builder takes fer-bench's own name",
+     {"s.yaml": GOOD, "m.py": "MODELS = {'cnn': print}\n"}, ["validate", "s.yaml", "--model-file", "m.py"],
+     "'cnn' exists already"),
 ]
 
 
