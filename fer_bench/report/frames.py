@@ -11,7 +11,10 @@ from fer_bench.report.order import variant_positions
 
 METRICS = ("train_accuracy", "val_accuracy", "public_test_accuracy", "private_test_accuracy",
            "train_loss", "val_loss", "public_test_loss", "private_test_loss",
-           "val_accuracy_dedup", "public_test_accuracy_dedup", "private_test_accuracy_dedup")
+           "val_accuracy_dedup", "public_test_accuracy_dedup", "private_test_accuracy_dedup",
+           # beyond accuracy (training/quality.py): per split, and the temperature fitted on validation
+           *(f"{split}_{key}" for key in ("balanced_accuracy", "macro_f1", "nll", "brier", "ece", "ece_scaled")
+             for split in ("val", "public_test", "private_test")), "temperature")
 
 
 def read_all(paths) -> list[dict]:

@@ -121,7 +121,7 @@ def score(model, data, splits) -> tuple[dict, dict, dict]:
     from fer_bench.data.audit import load_audit
     from fer_bench.data.leakage import dedup_masks, honest_scores
     from fer_bench.training.arrays import ArrayCache
-    from fer_bench.training.scoring import TEST_SPLITS, evaluate, predicts
+    from fer_bench.training.scoring import TEST_SPLITS, evaluate, predicts, quality_metrics
 
     arrays = ArrayCache(data)
     scored = {"validation": arrays.get(splits["validation"]), **{n: arrays.get(splits[n]) for n in TEST_SPLITS}}
@@ -134,4 +134,5 @@ def score(model, data, splits) -> tuple[dict, dict, dict]:
                **{f"{n}_loss": results[n]["loss"] for n in TEST_SPLITS}}
     metrics.update(honest_scores(predicts(model), dedup_masks(audit, data, splits), tests, metrics["val_accuracy"],
                                  scored["validation"]))
+    metrics.update(quality_metrics(results["validation"]["probabilities"], results["validation"]["labels"], tests))
     return results, metrics, audit

@@ -8,6 +8,7 @@ from fer_bench.data.splits import Split
 from fer_bench.faults import fault_point
 from fer_bench.training.augment import predict_views, test_views
 from fer_bench.training.inputs import predict
+from fer_bench.training.quality import fit_temperature, quality
 
 TEST_SPLITS = ("public_test", "private_test")
 PREDICT_BATCH = 256
@@ -24,7 +25,8 @@ def score(model, monitor, inputs, validation: tuple[np.ndarray, np.ndarray]) -> 
     last = monitor.history[-1]
     scored = {
         "metrics": {**metrics(last, final),
-                    **honest_scores(predicts(model), masks, final, last["val_accuracy"], validation)},
+                    **honest_scores(predicts(model), masks, final, last["val_accuracy"], validation),
+                    **quality_metrics(predict(model, validation[0], PREDICT_BATCH), validation[1], final)},
         "confusion_matrix": {name: final[name]["confusion"] for name in TEST_SPLITS},
         "predictions": sample_predictions(inputs.splits["public_test"], tests["public_test"][1],
                                           final["public_test"]["probabilities"], trial.split_seed),
@@ -38,6 +40,8 @@ def score(model, monitor, inputs, validation: tuple[np.ndarray, np.ndarray]) -> 
     best_epoch = next(h for h in monitor.history if h["epoch"] == monitor.best_epoch)
     scored["best_metrics"] = {**metrics(best_epoch, best),
                               **honest_scores(predicts(model), masks, best, best_epoch["val_accuracy"], validation)}
+    scored["best_metrics"].update(scored["metrics"] if best is final else quality_metrics(
+        predict(model, validation[0], PREDICT_BATCH), validation[1], best))
     scored["best_confusion_matrix"] = {name: best[name]["confusion"] for name in TEST_SPLITS}
     if training["tta"] != "none":
         scored["tta"] = tta_scores(model, {"validation": validation, **tests}, training["tta"])
@@ -48,6 +52,18 @@ def score(model, monitor, inputs, validation: tuple[np.ndarray, np.ndarray]) -> 
         model.save(inputs.out_dir / "best.keras")
         scored["best_weights_file"] = "best.keras"
     return scored
+
+
+def quality_metrics(val_probabilities: np.ndarray, val_labels: np.ndarray, tests: dict) -> dict:
+    """Class balance and calibration on validation and both tests (training/quality.py), the temperature
+    fitted on validation's predictions; keys as the accuracies': val_ece, public_test_macro_f1, ..."""
+    temperature = fit_temperature(val_probabilities, val_labels)
+    found = {"temperature": temperature}
+    splits = {"val": (val_probabilities, val_labels),
+              **{name: (tests[name]["probabilities"], tests[name]["labels"]) for name in TEST_SPLITS}}
+    for prefix, (probabilities, labels) in splits.items():
+        found.update({f"{prefix}_{key}": value for key, value in quality(probabilities, labels, temperature).items()})
+    return found
 
 
 def scores(probabilities: np.ndarray, labels: np.ndarray, loss: str) -> dict:

@@ -39,6 +39,12 @@ def test_smoke_run_writes_one_valid_record_per_trial(smoke_results):
         assert all(0 < h["cpu_s"] <= h["time_s"] * os.cpu_count() + 0.1 for h in record["history"])
         assert sum(map(sum, record["confusion_matrix"]["public_test"])) == record["data"]["n"]["public_test"]
         assert 0.0 <= record["metrics"]["public_test_accuracy"] <= 1.0
+        for scores in (record["metrics"], record["best_metrics"]):  # beyond accuracy (training/quality.py)
+            assert scores["temperature"] > 0
+            for split in ("val", "public_test", "private_test"):
+                assert 0 <= scores[f"{split}_balanced_accuracy"] <= 1 and 0 <= scores[f"{split}_macro_f1"] <= 1
+                assert 0 <= scores[f"{split}_ece"] <= 1 and 0 <= scores[f"{split}_ece_scaled"] <= 1
+                assert scores[f"{split}_nll"] > 0 and 0 < scores[f"{split}_brier"] <= 2
         assert record["environment"]["backend"] == "tensorflow"
         assert record["environment"]["data_fingerprint"] == record["data"]["fingerprint"]
         assert record["best_epoch"] in (1, 2)

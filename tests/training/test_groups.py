@@ -1,6 +1,6 @@
 """Trials trained together (training.together, JAX device loop) against the same trials alone, on this CPU:
 the same per-epoch numbers, a diverging member that leaves its group-mates as they would be alone, a kill
-that loses no finished member, and the compile cache on and off."""
+that loses no finished member, the compile cache on and off; and a group's two forms alike."""
 
 import subprocess
 import sys
@@ -58,22 +58,47 @@ def assert_same_training(alone: dict, member: dict, n_val: int) -> None:
 
 @pytest.mark.slow
 @pytest.mark.real_data
-def test_members_train_as_they_would_alone(real_data, tmp_path):
+def test_members_train_as_they_would_alone_and_a_killed_group_loses_nothing(real_data, tmp_path):
     """One group of 6 (2 seeds x 3 variants: learning rates 1e-3, 3e-3 and 1e30, dropout 0 and 0.25, flips
-    on) against the same 6 trials one at a time, side by side in two processes, on 900 real training images:
-    the same trial ids, the same per-epoch numbers; the rate of 1e30 diverges in both, and its group-mates
-    equal their lone runs. On this CPU the group runs its members side by side (group_loop.FORMS)."""
-    spec = family(tmp_path / "family.yaml", str(real_data), epochs=2)
+    on) against the same 6 trials one at a time, in two processes side by side, on 900 real training images.
 
-    def run(how):
-        return run_cli("run", spec, "--together", how, "--out", tmp_path / how, env=JAX)
+    The grouped run is killed (SIGKILL) right after its first record: the rate of 1e30 diverges in epoch 1
+    and its record is written at once, before its group-mates' (theirs come after the group's last epoch).
+    That run has the compile cache off (FER_BENCH_COMPILE_CACHE=off) and its record says so. The rerun, cache
+    on in fer-bench's cache folder, trains the 5 members without a record as one group of 5: nothing lost or
+    duplicated. Then every member equals its lone run, epoch by epoch: the same trial ids, the same numbers;
+    the rate of 1e30 diverges in both. On this CPU a group runs its members side by side (group_loop.FORMS)."""
+    spec = family(tmp_path / "family.yaml", str(real_data), epochs=2)
+    cache = {**JAX, "FER_BENCH_CACHE": str(tmp_path / "cache"), "JAX_COMPILATION_CACHE_DIR": ""}
+
+    def alone():
+        return run_cli("run", spec, "--together", "off", "--out", tmp_path / "off", env=JAX)
+
+    def killed_then_rerun():
+        killed = run_cli("run", spec, "--together", "6", "--out", tmp_path / "6",
+                         env={**cache, "FER_BENCH_FAULT": "kill@between_trials:lr-1e30_drop-0_s0",
+                              "FER_BENCH_COMPILE_CACHE": "off"})
+        before = by_id(tmp_path / "6")
+        return killed, before, run_cli("run", spec, "--together", "6", "--out", tmp_path / "6", env=cache)
 
     with ThreadPoolExecutor(2) as pool:
-        grouped, alone = pool.map(run, ["6", "off"])
-    assert grouped.returncode == alone.returncode == 3, grouped.stderr[-2000:] + alone.stderr[-2000:]
-    assert "group " in grouped.stdout and "6 trials as one program" in grouped.stdout, grouped.stdout
-    assert "group " not in alone.stdout
+        lone_run, grouped = pool.submit(alone), pool.submit(killed_then_rerun)
+        alone_result, (killed, before, rerun) = lone_run.result(), grouped.result()
+    assert killed.returncode == -9 and "fault: killed at between_trials" in killed.stdout, \
+        killed.stdout[-2000:] + killed.stderr[-2000:]
+    assert "6 trials as one program" in killed.stdout
+    assert [(r["seed"], r["status"]) for r in before.values()] == [(0, "diverged")], before
+    assert [r["compilation"]["cache"] for r in before.values()] == [{"enabled": False}]
+    assert rerun.returncode == alone_result.returncode == 3, rerun.stderr[-2000:] + alone_result.stderr[-2000:]
+    assert "5 trials as one program" in rerun.stdout and rerun.stdout.count(": training 2 epochs") == 5, rerun.stdout
+    assert "group " not in alone_result.stdout
     together, lone = by_id(tmp_path / "6"), by_id(tmp_path / "off")
+    for trial_id, record in before.items():
+        assert together[trial_id]["finished_at"] == record["finished_at"] and together[trial_id]["group"]["size"] == 6
+    assert sorted(r["group"]["size"] for r in together.values()) == [5, 5, 5, 5, 5, 6]
+    assert {r["compilation"]["cache"]["enabled"] for r in together.values() if r["group"]["size"] == 5} == {True}
+    assert any((tmp_path / "cache" / "xla").iterdir())
+    assert not [p for p in (tmp_path / "6").rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".claim")]
     # Alone, the 6 trials are 2 programs (dropout 0 and 0.25; the learning rate is a variable): at least 4 of
     # them loaded every program from JAX's persistent cache instead of compiling
     assert sum(r["compilation"]["cache"]["from_cache"] for r in lone.values()) >= 4
@@ -84,8 +109,7 @@ def test_members_train_as_they_would_alone(real_data, tmp_path):
     for trial_id, alone_record in lone.items():
         member = together[trial_id]
         assert_same_training(alone_record, member, n_val)
-        assert "group" not in alone_record and member["group"]["size"] == 6
-        assert member["group"]["members"][member["group"]["index"]] == trial_id
+        assert "group" not in alone_record and member["group"]["members"][member["group"]["index"]] == trial_id
         assert member["group"]["train_images_per_s"] > member["timing"]["train_images_per_s"]
         if alone_record["status"] == "complete":
             assert member["metrics"]["public_test_accuracy"] == pytest.approx(
@@ -94,38 +118,6 @@ def test_members_train_as_they_would_alone(real_data, tmp_path):
     for variant in ("lr-1e-3_drop-0", "lr-3e-3_drop-0.25"):
         first = [r["history"][0]["loss"] for r in lone.values() if r["variant"] == variant]
         assert abs(first[0] - first[1]) > 5e-2, (variant, first)
-
-
-@pytest.mark.slow
-def test_a_killed_group_keeps_its_finished_members_and_reruns_the_rest_as_a_smaller_group(tmp_path):
-    """Learning rate 1e30 diverges in epoch 1 and its record is written at once, before its group-mates'
-    (theirs come after the group's last epoch); a SIGKILL right after that record leaves it alone. The
-    rerun trains the 3 members without a record, as one group of 3, and nothing is lost or duplicated. The
-    killed run has the compile cache switched off (FER_BENCH_COMPILE_CACHE=off), and its record says so;
-    the rerun's is on, in fer-bench's cache folder."""
-    spec = family(tmp_path / "family.yaml", "sample", epochs=1)
-    env = {**JAX, "FER_BENCH_CACHE": str(tmp_path / "cache"), "JAX_COMPILATION_CACHE_DIR": ""}
-    only = "*drop-0_*"  # learning rates 1e-3 and 1e30, dropout 0, seeds 0 and 1: a group of 4
-    killed = run_cli("run", spec, "--together", "4", "--only", only, "--out", tmp_path / "out",
-                     env={**env, "FER_BENCH_FAULT": "kill@between_trials:lr-1e30_drop-0_s0",
-                          "FER_BENCH_COMPILE_CACHE": "off"})
-    assert killed.returncode == -9 and "fault: killed at between_trials" in killed.stdout, \
-        killed.stdout + killed.stderr[-2000:]
-    before = by_id(tmp_path / "out")
-    assert [(r["seed"], r["status"]) for r in before.values()] == [(0, "diverged")], before
-    assert [r["compilation"]["cache"] for r in before.values()] == [{"enabled": False}]
-    assert not (tmp_path / "cache" / "xla").exists()
-    rerun = run_cli("run", spec, "--together", "4", "--only", only, "--out", tmp_path / "out", env=env)
-    assert rerun.returncode == 3, rerun.stderr[-2000:]
-    assert "3 trials as one program" in rerun.stdout and rerun.stdout.count(": training 1 epoch") == 3, rerun.stdout
-    after = by_id(tmp_path / "out")
-    assert len(after) == 4 and sorted(r["status"] for r in after.values()) == ["complete"] * 2 + ["diverged"] * 2
-    for trial_id, record in before.items():
-        assert after[trial_id]["finished_at"] == record["finished_at"] and after[trial_id]["group"]["size"] == 4
-    assert sorted(r["group"]["size"] for r in after.values()) == [3, 3, 3, 4]
-    rerun_cache = {r["compilation"]["cache"]["enabled"] for r in after.values() if r["group"]["size"] == 3}
-    assert rerun_cache == {True} and any((tmp_path / "cache" / "xla").iterdir())
-    assert not [p for p in (tmp_path / "out").rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".claim")]
 
 
 WHOLE_EPOCH_GROUP = """
