@@ -50,12 +50,11 @@ def learning_curves(history: pd.DataFrame) -> bytes:
         for ax, (train_key, val_key) in zip(axes, (("accuracy", "val_accuracy"), ("loss", "val_loss"))):
             for key, style in ((train_key, "--"), (val_key, "-")):
                 stats = rows.groupby("epoch")[key].agg(["mean", "min", "max"])
-                ax.plot(stats.index, stats["mean"], style, color=colour,
+                ax.plot(stats.index, stats["mean"], style, color=colour, marker="o", markersize=3,
                         label=variant if key == val_key and ax is axes[0] else None)
                 ax.fill_between(stats.index, stats["min"], stats["max"], color=colour, alpha=0.12)
     for ax, name in zip(axes, ("accuracy", "loss")):
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        epoch_axis(ax, history["epoch"])
         ax.set_ylabel(f"{name} (dashed: train, solid: validation)")
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -63,6 +62,17 @@ def learning_curves(history: pd.DataFrame) -> bytes:
     fig.legend(_read_across(handles, columns), _read_across(labels, columns), loc="lower center", ncol=columns,
                fontsize=7, bbox_to_anchor=(0.5, -0.12))
     return png_bytes(fig)
+
+
+def epoch_axis(ax, epochs: pd.Series) -> None:
+    """Whole epochs on the axis; a run of one epoch gets its one tick in the middle, not matplotlib's
+    0.945-1.050 around a lone point."""
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    first, last = int(epochs.min()), int(epochs.max())
+    if first == last:
+        ax.set_xlim(first - 0.5, last + 0.5)
+        ax.set_xticks([first])
 
 
 def _read_across(entries: list, columns: int) -> list:
@@ -75,10 +85,9 @@ def lr_schedule(history: pd.DataFrame) -> bytes:
     fig, ax = plt.subplots(figsize=(6, 3.2))
     for variant, rows in variant_groups(history):
         mean = rows.groupby("epoch")["lr"].mean()
-        ax.step(mean.index, mean.to_numpy(), where="post", label=variant)
+        ax.step(mean.index, mean.to_numpy(), where="post", marker="o", markersize=3, label=variant)
     ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    epoch_axis(ax, history["epoch"])
     ax.set_ylabel("learning rate")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
@@ -93,8 +102,7 @@ def gradient_norms(history: pd.DataFrame, variant: str) -> bytes:
         mean = rows.groupby("epoch")[column].mean()
         ax.plot(mean.index, mean.to_numpy(), marker=".", label=column.removeprefix("grad/"))
     ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    epoch_axis(ax, rows["epoch"])
     ax.set_ylabel("gradient L2 norm (probe batch)")
     ax.set_title(variant, fontsize=9)
     ax.legend(fontsize=7, ncol=2)

@@ -23,7 +23,9 @@ def summarize(values, bounds: tuple[float, float] | None = None) -> dict:
     mean = float(x.mean())
     if n == 1:
         return {"n": 1, "mean": mean, "std": None, "ci_low": None, "ci_high": None, "wide": False}
-    std = float(x.std(ddof=1))
+    # equal values (one computation counted several times) spread by 0, not by float rounding (3e-17), which
+    # would give an interval of zero width the mark "wide"
+    std = 0.0 if np.ptp(x) <= 1e-12 * max(1.0, abs(mean)) else float(x.std(ddof=1))
     half = float(stats.t.ppf(1 - ALPHA / 2, n - 1) * std / np.sqrt(n))
     low, high = mean - half, mean + half
     if bounds is not None:

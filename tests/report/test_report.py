@@ -280,3 +280,20 @@ def test_records_older_than_time_to_accuracy_answer_from_their_history(smoke, tm
             if line.startswith("| dropout-")}
     assert f"| {expected_epoch:.1f} (2/2) |" in rows[variants[0]]
     assert "| not recorded |" in rows[variants[1]] and "(0/" not in rows[variants[1]]
+
+
+def test_a_one_epoch_run_gets_one_whole_epoch_tick():
+    """A run of one epoch once drew its lone points on an axis from 0.945 to 1.050; now the epoch sits in the
+    middle of its one tick, and longer runs keep whole-number ticks."""
+    import matplotlib.pyplot as plt
+
+    from fer_bench.report.figures import epoch_axis
+
+    fig, (one, many) = plt.subplots(1, 2)
+    one.plot([1], [0.3], marker="o")
+    epoch_axis(one, pd.Series([1, 1, 1]))
+    assert one.get_xlim() == (0.5, 1.5) and list(one.get_xticks()) == [1]
+    many.plot([1, 2, 3, 4, 5], [0.1, 0.2, 0.3, 0.35, 0.4])
+    epoch_axis(many, pd.Series([1, 2, 3, 4, 5]))
+    assert all(float(t).is_integer() for t in many.get_xticks())
+    plt.close(fig)

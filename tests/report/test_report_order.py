@@ -154,6 +154,10 @@ def test_summarize_clips_to_the_metrics_range_and_says_when_the_interval_is_wide
     assert not many["wide"]
     assert summarize([0.05, 0.15])["ci_low"] < 0  # unbounded: the t-interval itself
     assert not summarize([0.5, 0.5], bounds=(0.0, 1.0))["wide"]
+    # three copies of one value (cpu-search-seeds' "24.05 ± 0.00 [24.05, 24.05] n=3: wide"): float rounding
+    # gave them a spread of 3e-17 and an interval wider than their spread of 0
+    same = summarize([0.2405] * 3, bounds=(0.0, 1.0))
+    assert same["std"] == 0 and same["ci_low"] == same["ci_high"] == pytest.approx(0.2405) and not same["wide"]
 
 
 def test_summary_opens_the_report_with_each_specs_best_and_verdict(results, rendered):
