@@ -18,13 +18,14 @@ __all__ = ["compare", "report"]
 PathLike = str | os.PathLike
 
 
-def compare(base: PathLike, candidate: PathLike, *, threshold: float = 0.0, speed: bool = False,
-            output: PathLike | None = None) -> pandas.DataFrame:
+def compare(base: PathLike, candidate: PathLike, *, metric: str = "accuracy", threshold: float = 0.0,
+            speed: bool = False, output: PathLike | None = None) -> pandas.DataFrame:
     """What moved beyond noise between two result sets (folders or exported tables), as `fer-bench
     compare` finds it: one row per spec, variant and metric with both means, the change, the test, its
     p-value (Holm-corrected over the spec's variants) and the verdict; `gate` marks an accuracy worse
-    beyond noise by at least `threshold` (points, 0-100), which makes the CLI exit 5. `output`: also
-    the comparison page (.html or .md)."""
+    beyond noise by at least `threshold` (points, 0-100), which makes the CLI exit 5. `metric`: what is
+    compared, per split: accuracy, balanced_accuracy, macro_f1, nll, brier, ece or ece_scaled (the last
+    four: lower is better), as `--metric`. `output`: also the comparison page (.html or .md)."""
     import pandas as pd
 
     from fer_bench.errors import UserError
@@ -34,7 +35,7 @@ def compare(base: PathLike, candidate: PathLike, *, threshold: float = 0.0, spee
     if not 0 <= threshold <= 100:
         raise UserError(f"compare: threshold: expected 0 to 100 points, got {threshold!r}")
     base, candidate = Path(base), Path(candidate)
-    rows = compare_sides(load_side(base), load_side(candidate), threshold / 100, speed)
+    rows = compare_sides(load_side(base), load_side(candidate), threshold / 100, speed, metric)
     if output is not None:
         write_page(rows, Path(output), base, candidate, threshold / 100)
     return pd.DataFrame([{**asdict(row), "change": row.change} for row in rows])

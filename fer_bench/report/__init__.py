@@ -10,9 +10,15 @@ import sys
 import types
 from pathlib import Path
 
-from fer_bench.report.frames import load_records
-
 __all__ = ["load_records", "report"]
+
+
+def load_records(*paths):
+    """One pandas row per trial record under the given results directories (frames.load_records; imported
+    when called, so that the light modules here, labels.py, import no pandas)."""
+    from fer_bench.report.frames import load_records as load
+
+    return load(*paths)
 
 
 def report(results: str | os.PathLike | list, path: str | os.PathLike = "report.html", *,

@@ -11,13 +11,29 @@ from pathlib import Path
 import pandas as pd
 
 from fer_bench.errors import UserError
-from fer_bench.report.labels import ACCURACY_LABELS
+from fer_bench.report.labels import ACCURACY_LABELS, LOWER_IS_BETTER, SCORES
 from fer_bench.report.order import variant_order
 from fer_bench.report.pairs import CORRECTION, CORRECTION_NAMES
 from fer_bench.report.stats import ALPHA, two_samples
 
 ACCURACY = tuple(ACCURACY_LABELS.items())
 SPEED = (("train_images_per_s", "images/s"),)
+
+
+def in_points(metric: str) -> bool:
+    """Fractions shown as points (x100): accuracies, balanced accuracy, macro-F1 and calibration errors; not
+    a log-likelihood, a Brier score or a speed."""
+    return not metric.endswith(("_nll", "_brier", "train_images_per_s"))
+
+
+def metric_rows(score: str) -> tuple[tuple[str, str], ...]:
+    """The record columns a --metric compares, one per split, with the split's label."""
+    if score not in SCORES:
+        raise UserError(f"--metric {score!r}: allowed are {', '.join(SCORES)}")
+    if score == "accuracy":
+        return ACCURACY
+    return tuple((f"{split}_{score}", label) for split, label in
+                 zip(("val", "public_test", "private_test"), ACCURACY_LABELS.values()))
 EXIT_REGRESSION = 5
 
 
@@ -36,7 +52,8 @@ class Row:
     verdict: str  # better | worse | within noise | no test | only in base | only in candidate
     gate: bool  # an accuracy that got worse beyond noise and by at least the threshold
     p_raw: float | None = None  # the variant's own test, before the correction
-    gated: bool = False  # an accuracy, which the gate watches (not a speed)
+    gated: bool = False  # a score, which the gate watches (not a speed)
+    lower_is_better: bool = False  # a calibration error or a loss
 
     @property
     def change(self) -> float | None:
@@ -67,9 +84,15 @@ def load_side(path: Path) -> pd.DataFrame:
     return done
 
 
-def compare(base: pd.DataFrame, candidate: pd.DataFrame, threshold: float, speed: bool) -> list[Row]:
+def compare(base: pd.DataFrame, candidate: pd.DataFrame, threshold: float, speed: bool,
+            score: str = "accuracy") -> list[Row]:
+    """`score`: what is compared and gated (SCORES); `threshold` in its own units (accuracy: a fraction)."""
     rows = []
-    metrics = ACCURACY + (SPEED if speed else ())
+    metrics = metric_rows(score) + (SPEED if speed else ())
+    for frame in (base, candidate):  # a table exported before a score existed lacks its column
+        for metric, _ in metrics:
+            if metric not in frame:
+                frame[metric] = float("nan")
     for spec in sorted(set(base["spec"]) | set(candidate["spec"])):
         a, b = base[base["spec"] == spec], candidate[candidate["spec"] == spec]
         for variant_a, variant_b in _pairs(a, b):
@@ -78,7 +101,8 @@ def compare(base: pd.DataFrame, candidate: pd.DataFrame, threshold: float, speed
                 sb = b[b["variant"] == variant_b].set_index("seed")[metric].dropna() if variant_b else None
                 name = variant_a if variant_a == variant_b or not variant_b else (
                     variant_b if not variant_a else f"{variant_a} -> {variant_b}")
-                rows.append(_row(spec, name, metric, label, sa, sb, threshold, metric != SPEED[0][0]))
+                rows.append(_row(spec, name, metric, label, sa, sb, threshold, metric != SPEED[0][0],
+                                 score in LOWER_IS_BETTER and metric != SPEED[0][0]))
     return _corrected(rows, threshold)
 
 
@@ -107,7 +131,7 @@ def _pairs(a: pd.DataFrame, b: pd.DataFrame) -> list[tuple[str | None, str | Non
     return [(v if v in in_a else None, v if v in in_b else None) for v in variant_order(pd.concat([a, b]))]
 
 
-def _row(spec, variant, metric, label, a, b, threshold: float, gated: bool) -> Row:
+def _row(spec, variant, metric, label, a, b, threshold: float, gated: bool, lower_is_better: bool) -> Row:
     if a is None or b is None or a.empty or b.empty:
         side = "only in base" if b is None or b.empty else "only in candidate"
         present = a if b is None or b.empty else b
@@ -117,30 +141,32 @@ def _row(spec, variant, metric, label, a, b, threshold: float, gated: bool) -> R
                    0 if b is None else len(b), "none", None, side, False)
     test, _, p = two_samples(b, a)
     row = Row(spec, variant, metric, label, float(a.mean()), float(b.mean()), len(a), len(b), test, p, "no test",
-              False, p_raw=p, gated=gated)
+              False, p_raw=p, gated=gated, lower_is_better=lower_is_better)
     return _judge(row, threshold)
 
 
 def _judge(row: Row, threshold: float) -> Row:
     """The verdict by the row's (corrected) p-value, and whether it trips the gate."""
-    change, p = row.change, row.p_value
+    p = row.p_value
+    gain = -row.change if row.lower_is_better else row.change  # > 0: the candidate is better
     if p is not None and p < ALPHA:
-        row.verdict = "better" if change > 0 else "worse"
+        row.verdict = "better" if gain > 0 else "worse"
     else:
         row.verdict = "no test" if p is None else "within noise"
-    worse = row.verdict == "worse" or (row.verdict == "no test" and threshold > 0 and change < 0)
-    row.gate = row.gated and worse and -change >= threshold
+    worse = row.verdict == "worse" or (row.verdict == "no test" and threshold > 0 and gain < 0)
+    row.gate = row.gated and worse and -gain >= threshold
     return row
 
 
-def print_rows(rows: list[Row], base: Path, candidate: Path, threshold: float) -> None:
-    print(f"base {base}, candidate {candidate}; change = candidate - base; beyond noise: p < {ALPHA}, "
+def print_rows(rows: list[Row], base: Path, candidate: Path, threshold: float, score: str = "accuracy") -> None:
+    lower = " (lower is better)" if score in LOWER_IS_BETTER else ""
+    print(f"{score}{lower}: base {base}, candidate {candidate}; change = candidate - base; beyond noise: p < {ALPHA}, "
           f"{CORRECTION_NAMES[CORRECTION]}-corrected over each spec's variants per metric"
           + (f"; the gate needs a drop of at least {threshold * 100:g} points" if threshold else ""))
     print(f"  {'spec':<14}{'variant':<34}{'metric':<12}{'base':>10}{'candidate':>11}{'change':>9}  {'test':<26}"
           f"{'p':>7}  verdict")
     for r in rows:
-        scale = 1 if r.metric == "train_images_per_s" else 100
+        scale = 100 if in_points(r.metric) else 1
         values = [f"{v * scale:.2f}" if v is not None else "-" for v in (r.base, r.candidate, r.change)]
         p = f"{r.p_value:.3g}" if r.p_value is not None else "-"
         flag = "  << regression" if r.gate else ""
@@ -160,7 +186,7 @@ def write_page(rows: list[Row], output: Path, base: Path, candidate: Path, thres
                              autoescape=jinja2.select_autoescape(["html.j2"], default_for_string=False),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["val"] = lambda v, metric: "-" if v is None else (
-        f"{v:.1f}" if metric == "train_images_per_s" else f"{100 * v:.2f}")
+        f"{100 * v:.2f}" if in_points(metric) else f"{v:.1f}" if metric == "train_images_per_s" else f"{v:.4f}")
     page = env.get_template(f"compare{suffix}.j2").render(
         rows=rows, base=str(base), candidate=str(candidate), alpha=ALPHA, threshold=threshold,
         regressions=sum(r.gate for r in rows))

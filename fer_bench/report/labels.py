@@ -1,5 +1,8 @@
 """How the report names the scores it reads from records: by the split a reader knows them by."""
 
+# What compare --metric may name: accuracy (the default), or a score beyond it (training/quality.py), per split
+SCORES = ("accuracy", "balanced_accuracy", "macro_f1", "nll", "brier", "ece", "ece_scaled")
+LOWER_IS_BETTER = ("nll", "brier", "ece", "ece_scaled")
 ACCURACY_LABELS = {"val_accuracy": "validation", "public_test_accuracy": "PublicTest",
                    "private_test_accuracy": "PrivateTest"}
 

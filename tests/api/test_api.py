@@ -160,6 +160,9 @@ def test_report_and_compare_from_python(tmp_path):
     assert (verdicts["change"] == 0).all() and (verdicts["n_base"] == 2).all()
     assert {"spec", "variant", "metric", "base", "candidate", "change", "p_value"} <= set(verdicts.columns)
     assert (tmp_path / "c.md").is_file()
+    calibration = fer_bench.compare(tmp_path / "a", tmp_path / "t.csv", metric="ece")
+    assert list(calibration["metric"]) == ["val_ece", "public_test_ece", "private_test_ece"]
+    assert set(calibration["verdict"]) == {"within noise"} and calibration["lower_is_better"].all()
 
 
 @pytest.mark.slow

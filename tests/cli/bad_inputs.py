@@ -273,6 +273,8 @@ CASES = [
     ("model-file-taken-name", "CLI: --model-file whose builder takes fer-bench's own name",
      {"s.yaml": GOOD, "m.py": "MODELS = {'cnn': print}\n"}, ["validate", "s.yaml", "--model-file", "m.py"],
      "'cnn' exists already"),
+    ("compare-unknown-metric", "CLI: compare --metric that records do not hold",
+     {"r/.keep": ""}, ["compare", "r", "r", "--metric", "f1"], "argument --metric: invalid choice: 'f1'"),
 ]
 
 

@@ -192,3 +192,29 @@ def test_list_says_what_its_seeds_could_tell_apart_from_earlier_records():
     assert (f"9 earlier runs here: validation accuracy varies by {spread * 100:.2f} points (sd, median over 3 "
             f"variants) from seed to seed; with 3 seeds a variant, two variants must differ by about "
             f"{detectable * 100:.2f} points") in listed.stdout
+
+
+def test_compare_judges_lower_is_better_scores_the_other_way_and_gates_on_them():
+    """`compare --metric ece`: a candidate whose calibration error fell is better; one whose error rose beyond
+    the threshold trips the gate. Accuracy is judged as before."""
+    from fer_bench.report.compare import compare
+
+    def side(ece, accuracy):
+        rows = []
+        for seed, (e, a) in enumerate(zip(ece, accuracy)):
+            row = {"spec": "s", "variant": "v", "seed": seed, "status": "complete"}
+            for split in ("val", "public_test", "private_test"):
+                row.update({f"{split}_ece": e, f"{split}_accuracy": a})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    base = side([0.10, 0.11, 0.12, 0.10], [0.50, 0.51, 0.50, 0.52])
+    calibrated = side([0.02, 0.03, 0.025, 0.02], [0.40, 0.41, 0.40, 0.42])
+    ece = compare(base, calibrated, 0.0, False, "ece")
+    assert {r.verdict for r in ece} == {"better"} and not any(r.gate for r in ece)
+    assert {r.metric for r in ece} == {"val_ece", "public_test_ece", "private_test_ece"}
+    accuracy = compare(base, calibrated, 0.0, False)
+    assert {r.verdict for r in accuracy} == {"worse"} and all(r.gate for r in accuracy)
+    back = compare(calibrated, base, 0.05, False, "ece")  # the error rose by 8 points, past a 5-point threshold
+    assert {r.verdict for r in back} == {"worse"} and all(r.gate for r in back)
+    assert not any(r.gate for r in compare(calibrated, base, 0.10, False, "ece"))
