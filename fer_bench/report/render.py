@@ -155,6 +155,7 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         "warnings": mixed_environment_warnings(trials),
         "backends": backend_rows(complete),
         "rows": [], "figures": [], "verdicts": [], "pairs": [], "pairs_note": "", "variance": [], "study": None,
+        "beyond": [], "beyond_headings": [],
         "per_class": [], "confused": [],
         "search": search_section(name, spec_records, store),
         "importance": importance_section(name, spec_records, store),
@@ -170,6 +171,8 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         return section
     summary = variant_summary(complete)
     section["rows"] = summary.reset_index().to_dict("records")
+    section["beyond"] = beyond_rows(complete)
+    section["beyond_headings"] = [heading for _, heading, _ in BEYOND]
     # A search's repeated proposals are one configuration, not independent samples: no t-tests there.
     pairs = {metric: all_pairs(complete, metric) for metric in TABLE_METRICS} if section["search"] is None else {}
     verdicts = [(metric, compare_best(complete, metric, pairs[metric])) for metric in pairs]
@@ -250,6 +253,37 @@ def problem_rows(records: list[dict]) -> list[dict]:
     return [{"trial_id": r["trial_id"], "variant": r.get("variant"), "seed": r.get("seed"), "status": r["status"],
              "error": r.get("error", ""), "epoch": r.get("diverged_epoch") or ""}
             for r in records if r.get("status") != "complete"]
+
+
+# Per variant beyond accuracy (training/quality.py): (column, heading, shown as points)
+BEYOND = (("val_balanced_accuracy", "validation balanced accuracy %", True),
+          ("public_test_balanced_accuracy", "PublicTest balanced accuracy %", True),
+          ("val_macro_f1", "validation macro-F1 %", True), ("val_nll", "validation NLL", False),
+          ("val_brier", "validation Brier", False), ("val_ece", "validation ECE %", True),
+          ("val_ece_scaled", "validation ECE after T %", True), ("temperature", "T", False))
+
+
+def beyond_rows(complete: pd.DataFrame) -> list[dict]:
+    """Per variant: class balance and calibration, mean [95% interval] over seeds; none where the records
+    predate these scores."""
+    columns = [column for column, _, _ in BEYOND]
+    if not set(columns) <= set(complete.columns) or complete[columns].isna().all().all():
+        return []
+    rows = []
+    for variant, group in variant_groups(complete):
+        cells = []
+        for column, _, points in BEYOND:
+            found = summarize(group[column], bounds=(0.0, 1.0 if points else math.inf))
+            scale, digits = (100, 1) if points else (1, 3)
+            if found["mean"] is None:
+                cells.append("-")
+            elif found["ci_low"] is None or found["std"] == 0:
+                cells.append(f"{found['mean'] * scale:.{digits}f}")
+            else:
+                cells.append(f"{found['mean'] * scale:.{digits}f} [{found['ci_low'] * scale:.{digits}f}, "
+                             f"{found['ci_high'] * scale:.{digits}f}]")
+        rows.append({"variant": variant, "n": len(group), "cells": cells})
+    return rows
 
 
 def tta_rows(records: list[dict]) -> list[dict]:

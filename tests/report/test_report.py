@@ -69,7 +69,9 @@ def test_variant_table_holds_the_recomputed_means(smoke, reports):
 def test_markdown_tables_keep_one_row_per_line(reports):
     _, texts = reports
     rows = [line for line in texts["md"].splitlines() if line.startswith("| dropout-")]
-    assert len(rows) == 2 and all(row.endswith("|") and row.count("| dropout-") == 1 for row in rows)
+    # the variant table (means ± spread) and the beyond-accuracy table: one row per variant each
+    assert len(rows) == 4 and all(row.endswith("|") and row.count("| dropout-") == 1 for row in rows)
+    assert len([row for row in rows if " ± " in row]) == 2
 
 
 @pytest.mark.slow
@@ -277,7 +279,7 @@ def test_records_older_than_time_to_accuracy_answer_from_their_history(smoke, tm
     result = call_main("report", old, "-o", tmp_path / "report.md")
     assert result.returncode == 0, result.stderr
     rows = {line.split(" | ")[0].lstrip("| "): line for line in (tmp_path / "report.md").read_text().splitlines()
-            if line.startswith("| dropout-")}
+            if line.startswith("| dropout-") and " ± " in line}  # the variant table's
     assert f"| {expected_epoch:.1f} (2/2) |" in rows[variants[0]]
     assert "| not recorded |" in rows[variants[1]] and "(0/" not in rows[variants[1]]
 
@@ -297,3 +299,21 @@ def test_a_one_epoch_run_gets_one_whole_epoch_tick():
     epoch_axis(many, pd.Series([1, 2, 3, 4, 5]))
     assert all(float(t).is_integer() for t in many.get_xticks())
     plt.close(fig)
+
+
+@pytest.mark.slow
+def test_the_beyond_accuracy_table_holds_each_variants_recomputed_means(smoke, reports):
+    """Per variant, balanced accuracy, macro-F1, NLL, Brier, ECE before and after temperature scaling, and T:
+    the means of its seeds' records, in both reports."""
+    _, texts = reports
+    for text in texts.values():
+        assert "Beyond accuracy" in text and "validation ECE after T %" in text
+    by_variant = {}
+    for record in records_of(smoke):
+        by_variant.setdefault(record["variant"], []).append(record["metrics"])
+    for variant, scores in by_variant.items():
+        balanced = 100 * np.mean([s["val_balanced_accuracy"] for s in scores])
+        temperature = np.mean([s["temperature"] for s in scores])
+        row = next(line for line in texts["md"].splitlines()
+                   if line.startswith(f"| {variant} | {len(scores)} | {balanced:.1f}"))
+        assert f"| {temperature:.3f}" in row, row
