@@ -22,7 +22,7 @@ def compare(base: PathLike, candidate: PathLike, *, metric: str = "accuracy", th
             speed: bool = False, output: PathLike | None = None) -> pandas.DataFrame:
     """What moved beyond noise between two result sets (folders or exported tables), as `fer-bench
     compare` finds it: one row per spec, variant and metric with both means, the change, the test, its
-    p-value (Holm-corrected over the spec's variants) and the verdict; `gate` marks an accuracy worse
+    p-value (Holm-corrected over the spec's variants) and the verdict; `gate` marks a score worse
     beyond noise by at least `threshold` (points, 0-100), which makes the CLI exit 5. `metric`: what is
     compared, per split: accuracy, balanced_accuracy, macro_f1, nll, brier, ece or ece_scaled (the last
     four: lower is better), as `--metric`. `output`: also the comparison page (.html or .md)."""

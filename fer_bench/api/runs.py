@@ -91,9 +91,10 @@ def run(spec: SpecLike | list[SpecLike], *, data: str | os.PathLike | None = Non
 def plan(spec: SpecLike | list[SpecLike], *, data: str | os.PathLike | None = None,
          out: str | os.PathLike = "results", models: Mapping[str, Callable | Builder] | None = None,
          only: str | None = None, **overrides) -> pandas.DataFrame:
-    """What `fer-bench list` shows, as a table: one row per trial known before the run (a search's
-    grid; the trials its oracles propose are counted in the `later` rows), with its state in `out`,
-    size, epochs, estimated seconds and parameters. Nothing is trained. `overrides`: as `run`'s."""
+    """What `fer-bench list` shows, as a table: one row per trial known before the run (a sweep's, a
+    search's grid points) with its state in `out`, size, epochs, estimated seconds and parameters; per
+    oracle strategy of a search, a row without `trial_id` counting the trials it will propose. Nothing
+    is trained. `overrides`: as `run`'s keywords (epochs=, seeds=, ...)."""
     import pandas as pd
 
     from fer_bench.scheduling.plan import plan_rows, plan_specs
