@@ -5,6 +5,7 @@ trains anything.
 """
 
 import base64
+import json
 import math
 import re
 import sys
@@ -65,6 +66,7 @@ def render_report(paths, output: Path) -> Path:
     env.filters["pct"] = percent
     env.filters["mean_sd"] = lambda pair: percent(pair[0]) + ("" if _missing(pair[1]) else f" ± {percent(pair[1])}")
     env.filters["num"] = lambda v, d=1: "-" if v is None or pd.isna(v) else f"{v:,.{d}f}"
+    env.filters["model"] = describe_model
     env.filters["seeds"] = lambda n: "-" if n is None else (f"over {MOST_SEEDS:,}" if n > MOST_SEEDS else str(n))
     text = env.get_template(f"report{suffix}.j2").render(**context)
     try:
@@ -155,7 +157,7 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         "warnings": mixed_environment_warnings(trials),
         "backends": backend_rows(complete),
         "rows": [], "figures": [], "verdicts": [], "pairs": [], "pairs_note": "", "variance": [], "study": None,
-        "beyond": [], "beyond_headings": [],
+        "beyond": [], "beyond_headings": [], "models": model_rows(spec_records),
         "per_class": [], "confused": [],
         "search": search_section(name, spec_records, store),
         "importance": importance_section(name, spec_records, store),
@@ -261,6 +263,32 @@ BEYOND = (("val_balanced_accuracy", "validation balanced accuracy %", True),
           ("val_macro_f1", "validation macro-F1 %", True), ("val_nll", "validation NLL", False),
           ("val_brier", "validation Brier", False), ("val_ece", "validation ECE %", True),
           ("val_ece_scaled", "validation ECE after T %", True), ("temperature", "T", False))
+
+
+def describe_model(row: dict) -> str:
+    """'cnn, 4,479,687 parameters, 290.5 MMAC/image' (and where a builder from Python came from)."""
+    macs = "MACs not given" if row["macs"] is None else f"{row['macs'] / 1e6:,.1f} MMAC/image"
+    source = f" ({row['source']})" if row["source"] else ""
+    return f"{row['builder']}{source}, {row['parameters']:,} parameters, {macs}"
+
+
+def model_rows(records: list[dict]) -> list[dict]:
+    """The models a spec's trials trained, one row per distinct model (builder, where a builder given from
+    Python came from, size, MACs per image) with the variants that used it: a report of two plug-ins side by
+    side says which is which."""
+    found: dict[str, dict] = {}
+    for record in records:
+        model = record.get("model")
+        if not model or record.get("status") != "complete":
+            continue
+        # as a reader tells models apart: dropout rates or a learning rate make no other model
+        key = json.dumps([model["builder"], model.get("source"), model["parameters"], model.get("macs_per_image")])
+        row = found.setdefault(key, {"builder": model["builder"], "source": model.get("source", ""),
+                                     "parameters": model["parameters"], "macs": model.get("macs_per_image"),
+                                     "variants": []})
+        if record.get("variant") not in row["variants"]:
+            row["variants"].append(record.get("variant"))
+    return list(found.values())
 
 
 def beyond_rows(complete: pd.DataFrame) -> list[dict]:

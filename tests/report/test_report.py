@@ -317,3 +317,23 @@ def test_the_beyond_accuracy_table_holds_each_variants_recomputed_means(smoke, r
         row = next(line for line in texts["md"].splitlines()
                    if line.startswith(f"| {variant} | {len(scores)} | {balanced:.1f}"))
         assert f"| {temperature:.3f}" in row, row
+
+
+@pytest.mark.slow
+def test_each_spec_section_names_its_model(smoke, reports, tmp_path):
+    """The smoke spec's one model by builder, size and MACs; two models in one spec, each with its variants."""
+    record = records_of(smoke)[0]
+    model = record["model"]
+    both(reports, f"Model: cnn, {model['parameters']:,} parameters, {model['macs_per_image'] / 1e6:,.1f} MMAC/image.")
+
+    def widen(record):
+        if record["variant"] == "dropout-0.25":
+            record["model"].update(parameters=123, source="python: __main__.wide")
+
+    edited = edited_copy(smoke, tmp_path / "two", widen)
+    result = call_main("report", edited, "-o", tmp_path / "r.md")
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "r.md").read_text()
+    mmac = f"{model['macs_per_image'] / 1e6:,.1f} MMAC/image"
+    assert "Models: " in text and f"cnn, {model['parameters']:,} parameters, {mmac} (dropout-0)" in text
+    assert f"cnn (python: __main__.wide), 123 parameters, {mmac} (dropout-0.25)" in text
