@@ -4,7 +4,7 @@
 # is rewritten after every stage, so a cut-off run keeps what it did. Name stages to run only those;
 # a stage run again resumes its trials.
 #
-#   speed        device loop against fit(): study model, batch 64/256, float32/bfloat16     90 s
+#   speed        device loop against fit(): study model, batch 64, float32/bfloat16          90 s
 #   together     the study model's 3 seeds grouped against one by one, 2 epochs (full only) 120 s
 #   families     baseline, learning_rate, loss, depth at full data, 3 seeds, device loop,
 #                trials of one model shape as one program (6 groups for 27 trials)         300 s
@@ -17,7 +17,8 @@
 #   bash scripts/gpu_check.sh tiny [STAGE...]   # each stage on a CPU, on the bundled sample, fewer trials
 #
 # In full mode SOTA_BUDGET (40), SOTA_LIMIT (60) and TIME_TO_ACCURACY_LIMIT (60) size the recipe's
-# two stages; scripts/gpu_sota.sh is those two stages, given 240, 330 and 200.
+# two stages; scripts/gpu_sota.sh is those two stages, given 240, 330 and 200. GPU_LIMITS="stage=s ..."
+# sets other limits, and GPU_REPORT=off skips rendering the report at the end.
 results=${GPU_RESULTS:-/tmp/fer-bench-gpu-results}
 source "$(dirname "$0")/gpu_common.sh"
 shift
@@ -28,9 +29,10 @@ stages=(${stages[*]})
 if [ "$mode" = full ]; then
   declare -A limit=([speed]=90 [together]=120 [families]=300 [filters]=60 [search]=60
                     [time_to_accuracy]=${TIME_TO_ACCURACY_LIMIT:-60} [sota]=${SOTA_LIMIT:-60})
-  declare -A args=([speed]="benchmark/device_loop.yaml" [families]="baseline learning_rate loss depth --loop device"
+  declare -A args=([speed]="benchmark/device_loop.yaml --only *batch_size-64_*" [families]="baseline learning_rate loss depth --loop device"
                    [filters]="filters" [search]="search --loop device" [time_to_accuracy]="time_to_accuracy --loop device"
                    [sota]="sota --loop device --budget ${SOTA_BUDGET:-40}" [together]="-")
+  for pair in ${GPU_LIMITS:-}; do limit[${pair%%=*}]=${pair#*=}; done  # e.g. GPU_LIMITS="families=280 search=40"
   extra=()
   # The H100 run's filters records: resumed here, so only the missing trials train.
   [[ " ${stages[*]} " != *" filters "* || -d "$results/filters" ]] || cp -r results/reference/h100-jax/filters "$results/filters"
@@ -55,5 +57,6 @@ for name in "${stages[@]}"; do
   stage "$name" "${limit[$name]}" ${args[$name]}
 done
 "$py" -m fer_bench status "$results"
-"$py" -m fer_bench report "$results" -o "$results/report.html" && pack
+# GPU_REPORT=off leaves the report to the machine the records come back to (device time is scarcer)
+[ "${GPU_REPORT:-on}" = off ] || { "$py" -m fer_bench report "$results" -o "$results/report.html" && pack; }
 echo "results: $out/results.tar.gz"
