@@ -55,8 +55,7 @@ class Progress:
     def end_epoch(self, epoch: int, seconds: float, logs: dict, label: str | None = None, share: float = 1.0) -> None:
         """`label`: the trial, where several train at once; `share`: its part of the epoch's time (a member
         of a group of n trains n epochs in that time), so that the ETA counts the time once."""
-        self.epoch_seconds.append(seconds * share)
-        self.remaining_epochs -= 1
+        self._count_epoch(seconds * share)
         metrics = "  ".join(
             f"{k} {logs[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs
         )
@@ -64,6 +63,10 @@ class Progress:
         number, last = self._numbers.get(label, self.index), self._last_epoch.get(label, self.epochs)
         self.say(f"{self._counter(number)} {label} epoch {epoch}/{last}  {metrics}  "
                  f"{seconds:.1f}s  ETA {self.eta()}")
+
+    def _count_epoch(self, seconds: float) -> None:
+        self.epoch_seconds.append(seconds)
+        self.remaining_epochs -= 1
 
     def skip_epochs(self, count: int) -> None:
         """Epochs planned but not run (early stop, divergence, failure)."""

@@ -48,8 +48,7 @@ class BarProgress(Progress):
         self.bar.set_description(f"{self.counter} {label}", refresh=True)
 
     def end_epoch(self, epoch, seconds, logs, label=None, share=1.0) -> None:
-        self.epoch_seconds.append(seconds * share)
-        self.remaining_epochs -= 1
+        self._count_epoch(seconds * share)
         postfix = {"epoch": epoch, "ETA": self.eta()}
         if "val_accuracy" in logs:
             postfix["val_acc"] = f"{logs['val_accuracy']:.4f}"

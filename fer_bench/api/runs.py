@@ -77,15 +77,15 @@ def run(spec: SpecLike | list[SpecLike], *, data: str | os.PathLike | None = Non
     values = {"epochs": epochs, "max_train_samples": max_train_samples, "max_eval_samples": max_eval_samples,
               "seeds": seeds, "trial_timeout": trial_timeout, "budget": budget, "loop": loop, "max_trials": max_trials,
               "precision": precision, "search_seed": search_seed, "together": together}
-    overrides = _overrides(values)
+    overrides = Overrides.checked(**values)
     paths = spec_paths(spec, out)
     command = ["fer-bench", "run", *paths, "--out", str(out), *(["--data", str(data)] if data else []),
                *[token for key, value in values.items() if value is not None for token in (FLAGS[key], str(value))]]
     with BUILDERS.registered(as_builders(models), "models"):
-        run_specs(paths, os.fspath(data) if data else None, overrides, out, device, rerun,
-                  quiet=progress == "off", command=command, only=only, progress=progress_kind(progress))
-        names = [_name(p) for p in paths]
-    return trials_frame(report_records([out / name for name in names if (out / name).is_dir()]))
+        finished = run_specs(paths, os.fspath(data) if data else None, overrides, out, device, rerun,
+                             quiet=progress == "off", command=command, only=only, progress=progress_kind(progress))
+    folders = [out / name for name in finished.spec_names]
+    return trials_frame(report_records([folder for folder in folders if folder.is_dir()]))
 
 
 def plan(spec: SpecLike | list[SpecLike], *, data: str | os.PathLike | None = None,
@@ -104,38 +104,6 @@ def plan(spec: SpecLike | list[SpecLike], *, data: str | os.PathLike | None = No
     if unknown:
         raise UserError(f"plan: unknown override {unknown[0]!r}; allowed: {', '.join(FLAGS)}")
     with BUILDERS.registered(as_builders(models), "models"):
-        planned = plan_specs(spec_paths(spec, out), os.fspath(data) if data else None, _overrides(overrides), only)
+        planned = plan_specs(spec_paths(spec, out), os.fspath(data) if data else None,
+                             Overrides.checked(**overrides), only)
         return pd.DataFrame(plan_rows(planned, out))
-
-
-CHOICES = {"loop": ("fit", "device"), "precision": ("auto", "float32", "mixed_bfloat16", "mixed_float16")}
-SECONDS = ("trial_timeout", "budget")
-
-
-def _overrides(values: dict) -> Overrides:
-    """The keyword overrides, checked as the CLI's flag types check them."""
-    for key, value in values.items():
-        if value is None:
-            continue
-        if key in CHOICES:
-            ok, allowed = value in CHOICES[key], " or ".join(CHOICES[key])
-        elif key in SECONDS:
-            ok, allowed = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0, \
-                "a positive number of seconds"
-        elif key == "together":
-            ok, allowed = value in ("auto", "off") or _positive(value), "a group size N > 0, auto or off"
-        else:
-            ok, allowed = _positive(value), "a positive integer"
-        if not ok:
-            raise UserError(f"{key}: expected {allowed}, got {value!r}")
-    return Overrides(**{k: v for k, v in values.items() if v is not None})
-
-
-def _positive(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _name(path: str) -> str:
-    from fer_bench.spec.load import load_spec
-
-    return load_spec(Path(path)).spec.name

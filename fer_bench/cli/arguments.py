@@ -5,6 +5,7 @@ import contextlib
 from pathlib import Path
 
 from fer_bench.errors import UserError
+from fer_bench.spec.trials import LOOPS, PRECISIONS, override_problem
 
 
 class Parser(argparse.ArgumentParser):
@@ -33,11 +34,10 @@ def points(text: str) -> float:
 
 
 def together(text: str) -> int | str:
-    if text in ("auto", "off"):
-        return text
-    if text.isdigit() and int(text) > 0:
-        return int(text)
-    raise argparse.ArgumentTypeError(f"expected a group size N > 0, auto or off, got {text!r}")
+    value = int(text) if text.isdigit() else text
+    if allowed := override_problem("together", value):
+        raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}")
+    return value
 
 
 def port(text: str) -> int:
@@ -60,12 +60,12 @@ def add_trial_flags(p: argparse.ArgumentParser) -> None:
                    help="override training.timeout_s: stop a trial's training after S seconds (status timeout)")
     p.add_argument("--budget", type=positive, metavar="S",
                    help="override training.budget_s: train only the epochs that fit in S seconds, then score")
-    p.add_argument("--loop", choices=("fit", "device"),
+    p.add_argument("--loop", choices=LOOPS,
                    help="override training.loop: device keeps the data on the accelerator, an epoch per call (JAX)")
     p.add_argument("--together", type=together, metavar="N|auto|off",
                    help="override training.together: train up to N trials of one model shape as one compiled "
                         "program (loop: device, JAX); auto: on an accelerator only; off: one at a time")
-    p.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"),
+    p.add_argument("--precision", choices=PRECISIONS,
                    help="override training.mixed_precision: auto is bfloat16 where the device computes it "
                         "natively (a CPU with AMX-BF16 or AVX512_BF16 on TensorFlow, an NVIDIA GPU of compute "
                         "capability 8.0 or later), float32 elsewhere")

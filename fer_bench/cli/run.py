@@ -80,7 +80,7 @@ def execute(args, argv) -> int:
     with _tracker(args) as tracker:
         return run_specs(args.specs, args.data, overrides(args), Path(args.out), args.device, args.rerun, args.quiet,
                          command=["fer-bench", *argv], only=args.only, tensorboard=args.tensorboard,
-                         tracker=tracker, proposal=_proposal(args.params))
+                         tracker=tracker, proposal=_proposal(args.params)).code
 
 
 def device_list(text: str) -> list[str]:

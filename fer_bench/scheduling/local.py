@@ -4,6 +4,7 @@ import contextlib
 import importlib.util
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from fer_bench.errors import EXIT_OK, EXIT_TRIALS, UserError
@@ -30,50 +31,73 @@ def start(device: str, planned):
     return device_info, env
 
 
+@dataclass(frozen=True)
+class Finished:
+    """How a run ended: its exit code, and the specs it planned by name (their results folders in `out`)."""
+
+    code: int
+    spec_names: list[str]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every trial of one run shares: where records go, the environment, how the run was asked for."""
+
+    out: Path
+    env: dict
+    overrides: Overrides
+    command: list[str]
+    process_start: float
+    started: float
+    rerun: bool
+    tensorboard: bool = False
+    tracker: object = None
+
+
 def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str,
               rerun: bool, quiet: bool, command: list[str], only: str | None = None,
               tensorboard: bool = False, tracker=None, proposal: tuple[str, dict] | None = None,
-              progress=None) -> int:
+              progress=None) -> Finished:
     """`progress`: the Progress class that shows the run (the API's bar, api/bars.py); lines by default."""
     started, process_start = time.time(), process_start_time()
     out = check_results_dir(out)
     fault_point("data")
     planned = plan_specs(paths, data_flag, overrides, only, proposal)
+    names = [p.loaded.spec.name for p in planned]
     recorded = recorded_trials(planned, out, rerun)
     searching = any(p.loaded.spec.search for p in planned)
     if not searching and not _sweep_pending(planned, recorded):
         total = sum(len(p.trials) for p in planned)
         print(f"nothing to do: all {total} trials already recorded in {out} (--rerun redoes them)")
-        return EXIT_OK
+        return Finished(EXIT_OK, names)
 
     _, env = start(device, planned)
     queue = WorkQueue(planned, out, recorded, limit_on(env))
+    run = RunContext(out, env, overrides, command, process_start, started, rerun, tensorboard, tracker)
     with contextlib.closing((progress or Progress)(queue.expected, queue.expected_epochs, quiet=quiet)) as shown:
-        return _train_queue(queue, shown, planned, overrides, out, env, command, process_start, rerun,
-                            tensorboard, tracker, started)
+        return Finished(_train_queue(queue, shown, planned, run), names)
 
 
-def _train_queue(queue, progress, planned, overrides, out, env, command, process_start, rerun, tensorboard, tracker,
-                 started) -> int:
+def _train_queue(queue, progress, planned, run: RunContext) -> int:
     """Train the queue's work in order; the run's exit code."""
     from fer_bench.scheduling.executor import Trainer
 
-    limit = limit_on(env)
-    if tensorboard:
+    env = run.env
+    if run.tensorboard:
         _check_tensorboard(env["backend"])
-    trainer = Trainer(out, env, progress, command, process_start, rerun, tensorboard=tensorboard, tracker=tracker,
-                      limit=limit)
+    trainer = Trainer(run.out, env, progress, run.command, run.process_start, run.rerun, tensorboard=run.tensorboard,
+                      tracker=run.tracker, limit=limit_on(env))
     work = queue.next()
     if work is None:
         for search in queue.searches():
             print("\n".join(search.table()))
-        print(f"nothing to do: every trial is already recorded in {out} (--rerun redoes them)")
+        print(f"nothing to do: every trial is already recorded in {run.out} (--rerun redoes them)")
         return EXIT_OK
     skipped = sum(len(p.trials) for p in planned) - sum(r.expected for r in queue.runs if not r.proposes)
-    precision = _auto_precision(planned, overrides, env)
+    precision = _auto_precision(planned, run.overrides, env)
     progress.say(f"running {queue.expected} trials ({skipped} already recorded) on {env['backend']} "
                  f"{env['device']['kind']} ({env['device']['name']}){precision}; data {_data_sources(planned)}; "
-                 f"results in {out}")
+                 f"results in {run.out}")
     while work is not None:
         _train(work, queue, trainer)
         work = queue.next()
@@ -81,12 +105,12 @@ def _train_queue(queue, progress, planned, overrides, out, env, command, process
     ran = sum(counts.values())
     summary = ", ".join(f"{n} {status}" for status, n in counts.items())
     others = f", {trainer.elsewhere} done by another process" if trainer.elsewhere else ""
-    replayed = sum(run.replayed for run in queue.searches())
+    replayed = sum(search.replayed for search in queue.searches())
     replay = f", {replayed} search trials replayed from records" if replayed else ""
     for search in queue.searches():
         print("\n".join(search.table()))
     print(f"done: {ran} trials run ({summary}), {skipped} skipped{others}{replay}, in "
-          f"{format_seconds(time.time() - started)}; records in {out}")
+          f"{format_seconds(time.time() - run.started)}; records in {run.out}")
     return EXIT_OK if counts["complete"] == ran else EXIT_TRIALS
 
 

@@ -17,6 +17,29 @@ from fer_bench.spec.base import MAX_TRIALS
 from fer_bench.spec.schema import LATER_KEYS, SWEEPABLE_ROOTS, LoadedSpec, SweepSpec, validate_spec
 from fer_bench.spec.search import hyperband_budget
 
+LOOPS = ("fit", "device")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+GROUP_SIZES = "a group size N > 0, auto or off"
+
+
+def is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def override_problem(key: str, value) -> str | None:
+    """What an override allows, when `value` is not among it; None when it is. The CLI's flag types and
+    the Python API check their values here."""
+    if key == "loop":
+        return None if value in LOOPS else " or ".join(LOOPS)
+    if key == "precision":
+        return None if value in PRECISIONS else " or ".join(PRECISIONS)
+    if key in ("trial_timeout", "budget"):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+        return None if ok else "a positive number of seconds"
+    if key == "together":
+        return None if value in ("auto", "off") or is_count(value) else GROUP_SIZES
+    return None if is_count(value) else "a positive integer"
+
 
 @dataclass(frozen=True)
 class Overrides:
@@ -34,6 +57,15 @@ class Overrides:
     precision: str | None = None  # "float32" is the spec's default, null
     search_seed: int | None = None  # search.seed: the oracles' seed; enters the ids of random and Bayesian trials
     together: int | str | None = None  # training.together: how trials train, not what; it enters no id
+
+    @classmethod
+    def checked(cls, **values) -> "Overrides":
+        """Overrides from Python values (None: not given), each checked as its CLI flag checks it."""
+        given = {key: value for key, value in values.items() if value is not None}
+        for key, value in given.items():
+            if allowed := override_problem(key, value):
+                raise UserError(f"{key}: expected {allowed}, got {value!r}")
+        return cls(**given)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v is not None and k != "max_trials"}
