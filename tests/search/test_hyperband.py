@@ -31,7 +31,7 @@ def test_brackets_and_budgets_are_keras_tuners(max_epochs, factor):
 
 
 def test_the_cpu_budget_is_matched_to_the_other_strategies():
-    """search_cpu's Hyperband trains about the epochs random or Bayesian search does (6 trials x 2)."""
+    """search_cpu's Hyperband trains about the epochs random or Bayesian search does (4 trials x 3)."""
     trials, epochs = hyperband_budget(3, 3)
     assert (trials, epochs) == (6, 11)
 
