@@ -34,14 +34,33 @@ def read_all(paths) -> list[dict]:
 
 
 def report_records(paths) -> list[dict]:
-    """read_all, each Hyperband trial's variant naming the epochs it reached: the rounds of one point (1 epoch,
-    then 3 continued from it) are different trainings, and the tables would average them as seeds of one."""
+    """read_all, where a search's trials have different budgets each one's variant naming its epochs."""
     records = read_all(paths)
-    for record in records:
-        rung = (record.get("search") or {}).get("rung")
-        if rung and record.get("variant") is not None:
-            record["variant"] += f" ({rung['epochs']} epoch{'' if rung['epochs'] == 1 else 's'})"
+    label_budgets(records)
     return records
+
+
+def budget(record: dict) -> tuple[int | None, bool]:
+    """(the epochs a trial was given, whether it continued an earlier trial's weights: a Hyperband round)."""
+    rung = (record.get("search") or {}).get("rung") or {}
+    return ((record.get("config") or {}).get("training") or {}).get("epochs"), bool(rung.get("initial_epoch"))
+
+
+def label_budgets(records: list[dict]) -> None:
+    """In a search whose trials have different budgets (Hyperband's rounds, or strategies given different
+    epochs), each variant names its epochs, and a continued round says so: one point at 1 epoch, at 3, and at
+    3 continued from 1 are three trainings, which the tables would otherwise average as seeds of one. Trials
+    with equal labels are the same training, whichever strategy ran them."""
+    by_spec: dict[str, list[dict]] = {}
+    for record in records:
+        if record.get("search") and record.get("variant") is not None:
+            by_spec.setdefault(record["spec"], []).append(record)
+    for searched in by_spec.values():
+        if len({budget(r) for r in searched}) < 2:
+            continue
+        for record in searched:
+            epochs, continued = budget(record)
+            record["variant"] += f" ({epochs} epoch{'' if epochs == 1 else 's'}{', continued' if continued else ''})"
 
 
 def trials_frame(records: list[dict]) -> pd.DataFrame:
@@ -51,6 +70,7 @@ def trials_frame(records: list[dict]) -> pd.DataFrame:
         env, timing, data = r.get("environment", {}), r.get("timing", {}), r.get("data", {})
         row = {
             "spec": r["spec"], "trial_id": r["trial_id"], "variant": r.get("variant"),
+            "strategy": (r.get("search") or {}).get("strategy"),
             "variant_position": positions.get((r["spec"], r.get("variant"))), "seed": r.get("seed"),
             "status": r.get("status"), "params": json.dumps(r.get("params", {}), sort_keys=True),
             "error": r.get("error"), "diverged_epoch": r.get("diverged_epoch"),

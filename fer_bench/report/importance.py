@@ -7,26 +7,40 @@ import json
 import warnings
 
 from fer_bench.report.figures import plt, png_bytes
+from fer_bench.report.frames import budget
 from fer_bench.report.search_figures import parameter_scores
 
 MIN_TRIALS = 5  # fewer points than this and a random forest's importances are noise
 SEED = 0
 
 
-def objective_rows(records: list[dict]) -> tuple[str, str, list[tuple[dict, float]]]:
-    """(objective, direction, [(parameters, value)]) of the completed trials: a search's own objective,
-    else validation accuracy."""
+def objective_rows(records: list[dict]) -> tuple[str, str, list[tuple[dict, float]], str]:
+    """(objective, direction, [(parameters, value)], which trials entered) of the completed trials: a search's
+    own objective, else validation accuracy. A search's rows are its trials at the full budget (the most epochs
+    any configuration got; Hyperband's shorter rounds left out), each distinct training once: a parameter's
+    share of the variance is then not the share of the epochs it happened to get, nor of its repeats."""
     search = next((r["search"] for r in records if r.get("search")), None)
     objective, direction = (search["objective"], search["direction"]) if search else ("val_accuracy", "max")
-    rows = []
-    for record in records:
-        if record.get("status") != "complete" or not record.get("params"):
-            continue
-        value = (record["search"]["objective_value"] if record.get("search")
-                 else (record.get("metrics") or {}).get("val_accuracy"))
-        if value is not None:
-            rows.append((record["params"], float(value)))
-    return objective, direction, rows
+    done = [r for r in records if r.get("status") == "complete" and r.get("params")]
+    if not search:
+        rows = [(r["params"], float(r["metrics"]["val_accuracy"])) for r in done
+                if (r.get("metrics") or {}).get("val_accuracy") is not None]
+        return objective, direction, rows, f"{len(rows)} completed trials"
+    done = [r for r in done if r["search"].get("objective_value") is not None]
+    full = max((budget(r)[0] or 0 for r in done), default=0)
+    distinct: dict[str, tuple[dict, float]] = {}
+    for record in done:
+        if budget(record)[0] == full:
+            key = json.dumps([record["params"], record.get("seed"), budget(record)], sort_keys=True)
+            distinct.setdefault(key, (record["params"], float(record["search"]["objective_value"])))
+    shorter = sum(budget(r)[0] != full for r in done)
+    at_full = len(done) - shorter
+    repeats = at_full - len(distinct)
+    notes = [f"{shorter} at fewer epochs left out"] * bool(shorter) + \
+        [f"{repeats} repeat{'' if repeats == 1 else 's'} of a training counted once"] * bool(repeats)
+    entered = (f"{len(distinct)} distinct completed trials at the full budget of {full} epoch{'' if full == 1 else 's'}"
+               + (f" ({', '.join(notes)})" if notes else ""))
+    return objective, direction, list(distinct.values()), entered
 
 
 def varied(rows: list[tuple[dict, float]]) -> list[str]:
@@ -37,7 +51,7 @@ def varied(rows: list[tuple[dict, float]]) -> list[str]:
 
 def importance_section(name: str, records: list[dict], store) -> dict | None:
     """None unless two or more parameters vary over at least MIN_TRIALS completed trials."""
-    objective, direction, rows = objective_rows(records)
+    objective, direction, rows, entered = objective_rows(records)
     keys = varied(rows)
     if len(keys) < 2 or len(rows) < MIN_TRIALS:
         return None
@@ -46,15 +60,16 @@ def importance_section(name: str, records: list[dict], store) -> dict | None:
 
     ranked = optuna.importance.get_param_importances(
         study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=SEED), normalize=True)
-    figures = [(f"Importance of each parameter for {objective} (fANOVA over {len(rows)} trials)",
+    figures = [(f"Importance of each parameter for {objective} (fANOVA over {entered})",
                 store.add(f"{name}-importance", importance_bars(ranked))),
-               (f"Every completed trial across the parameters and {objective} (parallel coordinates)",
+               (f"The same trials across the parameters and {objective} (parallel coordinates)",
                 store.add(f"{name}-parallel", parallel_coordinates(study, objective)))]
     if not any(r.get("search") for r in records):  # a search's section has its own slice plot
         slices = {name: [(i, {k: params.get(k) for k in keys}, value) for i, (params, value) in enumerate(rows)]}
         figures.append((f"Each parameter against {objective}, every completed trial (slice plot)",
                         store.add(f"{name}-slices", parameter_scores(slices, objective))))
-    return {"objective": objective, "n": len(rows), "method": f"fANOVA (Optuna {optuna.__version__}, seed {SEED})",
+    return {"objective": objective, "n": len(rows), "entered": entered,
+            "method": f"fANOVA (Optuna {optuna.__version__}, seed {SEED})",
             "rows": [{"parameter": key, "importance": float(value)} for key, value in ranked.items()],
             "figures": figures}
 

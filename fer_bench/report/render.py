@@ -28,7 +28,7 @@ from fer_bench.report.order import sort_rows, variant_groups, variant_order
 from fer_bench.report.pairs import all_pairs, correction_note
 from fer_bench.report.power import MOST_SEEDS
 from fer_bench.report.reference import ANCHORS, STUDY
-from fer_bench.report.search import search_section
+from fer_bench.report.search import distinct_runs, in_strategy_order, search_section
 from fer_bench.report.stats import summarize
 from fer_bench.report.variance import components
 from fer_bench.report.verdict import compare_best
@@ -168,6 +168,8 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         section["warnings"].append("protocol full-train: trained on all of Training; the validation column is "
                                    "PrivateTest, on which the best epoch was chosen, so PublicTest is the held-out "
                                    "score")
+    if section["search"] is not None:
+        complete = distinct_runs(complete)
     if complete.empty:
         section["headline"] = headline(section, None, None)
         return section
@@ -351,6 +353,9 @@ def variant_summary(complete: pd.DataFrame) -> pd.DataFrame:
     rows = {}
     for variant, group in variant_groups(complete):
         row = {"n": len(group)}
+        if "trained_by" in group:  # a search's: the strategies that trained this configuration
+            row["trained_by"] = ", ".join(in_strategy_order(s for names in group["trained_by"]
+                                                            for s in names.split(", ")))
         for metric in (*TABLE_METRICS, *DEDUP_METRICS, "seconds_per_epoch", "train_images_per_s"):
             stats = summarize(group[metric], bounds=(0.0, 1.0 if "accuracy" in metric else math.inf))
             row.update({f"{metric}_{k}": v for k, v in stats.items() if k != "n"})

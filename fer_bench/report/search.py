@@ -4,7 +4,10 @@ training seconds (over search seeds where several ran), and parameters against s
 import statistics
 from dataclasses import dataclass, field
 
-from fer_bench.report import hyperband, search_figures
+import pandas as pd
+
+from fer_bench.report import hyperband, search_figures, tuning
+from fer_bench.report.frames import budget
 from fer_bench.search.summary import WITHIN, better
 from fer_bench.spec.search import STRATEGIES
 
@@ -41,7 +44,8 @@ def search_runs(records: list[dict]) -> list[SearchRun]:
         values = [r["search"]["objective_value"] for r in group]
         complete = None not in values
         runs.setdefault((strategy, seed), SearchRun(strategy, seed)).proposals.append({
-            "number": number, "params": group[0]["params"], "score": statistics.fmean(values) if complete else None,
+            "number": number, "params": group[0]["params"], "budget": budget(group[0]),
+            "score": statistics.fmean(values) if complete else None,
             "epochs": sum(len(r.get("history") or []) for r in group),
             "seconds": sum((r.get("timing") or {}).get("fit_s") or 0.0 for r in group),
             "tests": {split: statistics.fmean(r["metrics"][f"{split}_accuracy"] for r in group)
@@ -62,9 +66,11 @@ def search_section(name: str, records: list[dict], store) -> dict | None:
     several_seeds = len({run.seed for run in runs}) > 1
     rows = [run_row(run, overall, direction, several_seeds) for run in runs]
     section = {"objective": objective, "direction": direction, "within": WITHIN, "overall": overall, "rows": rows,
-               "figures": [], "hyperband": hyperband.rounds(searched), "several_seeds": several_seeds}
+               "figures": [], "hyperband": hyperband.rounds(searched), "several_seeds": several_seeds,
+               "budgets": budget_note(searched), "tuning": []}
     if overall is None:
         return section
+    section["tuning"] = tuning.tuning_section(name, searched, store)
     curves: dict[str, list] = {}
     for run in runs:
         curves.setdefault(run.strategy, []).append(run.curve(direction))
@@ -74,11 +80,13 @@ def search_section(name: str, records: list[dict], store) -> dict | None:
         f"spent, per strategy{spread}; best of all {overall:.4f}",
         store.add(f"{name}-best-so-far", search_figures.best_so_far(curves, objective))))
     top = next(r for r in rows if r["best"] == overall)
+    full = max(p["budget"][0] or 0 for run in runs for p in run.proposals)
     results = {run.strategy + (f" seed {run.seed}" if several_seeds else ""):
-               [(p["number"], p["params"], p["score"]) for p in run.proposals] for run in runs}
+               [(p["number"], p["params"], p["score"]) for p in run.proposals if p["budget"][0] == full]
+               for run in runs}
     section["figures"].append((
-        f"Each searched parameter against {objective}; every completed trial, coloured by strategy; best: "
-        f"{top['params_text']} ({top['strategy']} trial {top['at']})",
+        f"Each searched parameter against {objective}; every completed trial at the full budget of {full} epochs, "
+        f"coloured by strategy; best: {top['params_text']} ({top['strategy']} trial {top['at']})",
         store.add(f"{name}-parameters", search_figures.parameter_scores(results, objective))))
     return section
 
@@ -101,3 +109,45 @@ def run_row(run: SearchRun, overall: float | None, direction: str, several_seeds
             row.update(near_at=proposal["number"], near_epochs=epochs, near_seconds=seconds)
             break
     return row
+
+
+def budget_note(records: list[dict]) -> str:
+    """A sentence when the strategies did not give each configuration the same most epochs, else ""."""
+    most: dict[str, int] = {}
+    for record in records:
+        strategy, (epochs, _) = record["search"]["strategy"], budget(record)
+        if epochs is not None:
+            most[strategy] = max(most.get(strategy, 0), epochs)
+    if len(set(most.values())) < 2:
+        return ""
+    ordered = sorted(most.items(), key=lambda item: (item[1], STRATEGIES.index(item[0])))
+    by_epochs: dict[int, list[str]] = {}
+    for strategy, epochs in ordered:
+        by_epochs.setdefault(epochs, []).append(strategy)
+    parts = [f"{_listed(names)} {'train' if len(names) > 1 else 'trains'} each configuration at most "
+             f"{epochs} epoch{'' if epochs == 1 else 's'}" for epochs, names in by_epochs.items()]
+    return (f"The strategies' budgets differ: {'; '.join(parts)}. A strategy allowed more epochs per configuration "
+            "can win by the epochs alone; compare them at one budget.")
+
+
+def distinct_runs(complete: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct training. In a search the same configuration trained under the same seed to the
+    same epochs, on the same data, backend and device, by several strategies or search seeds, is one
+    deterministic computation: one measurement, not several seeds. `trained_by` names the strategies that
+    ran it, `copies` how many records it has."""
+    key = ["variant", "seed", "backend", "device", "data_fingerprint", "n_train"]
+    frame = complete.copy()
+    groups = frame.groupby(key, dropna=False, sort=False)
+    frame["trained_by"] = groups["strategy"].transform(lambda s: ", ".join(in_strategy_order(s)))
+    frame["copies"] = groups["trial_id"].transform("size")
+    return frame.drop_duplicates(key)
+
+
+def in_strategy_order(strategies) -> list[str]:
+    """The distinct strategy names among `strategies`, in the spec schema's order."""
+    named = {s for s in strategies if isinstance(s, str) and s}
+    return sorted(named, key=lambda s: STRATEGIES.index(s) if s in STRATEGIES else len(STRATEGIES))
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"

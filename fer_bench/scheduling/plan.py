@@ -34,6 +34,7 @@ from fer_bench.spec.trials import (
     proposal_trials,
     search_size,
     search_trials,
+    strategy_budgets,
 )
 from fer_bench.storage import cache_dir, write_json_atomic
 
@@ -276,6 +277,16 @@ def plan_rows(planned: list[PlannedSpec], results: Path) -> list[dict]:
     return rows
 
 
+def _budget_line(budgets: dict[str, tuple[int, int]]) -> str:
+    """Per strategy the most epochs a configuration trains and the epochs in all; a warning where the
+    first differ, since a strategy given more epochs per configuration can win by them alone."""
+    line = "  epochs per configuration (most) / in all: " + ", ".join(
+        f"{name} {most} / {total}" for name, (most, total) in budgets.items())
+    if len({most for most, _ in budgets.values()}) > 1:
+        line += "; the strategies' budgets per configuration differ"
+    return line
+
+
 def print_plan(planned: list[PlannedSpec], results: Path) -> None:
     rows = plan_rows(planned, results)
     for spec in planned:
@@ -307,6 +318,8 @@ def print_plan(planned: list[PlannedSpec], results: Path) -> None:
             print(f"  {row['strategy']}: {row['trials']} trials that Keras Tuner's oracle proposes as the search runs, "
                   f"{row['epochs']:.3g} epochs and ~{format_seconds(each) if each is not None else '?'} each on "
                   "average (estimated at the space's first point)")
+        if spec.loaded.spec.search is not None:
+            print(_budget_line(strategy_budgets(spec.loaded, spec.overrides)))
     total = sum(row["estimated_s"] or 0.0 for row in rows)
     unknown = sum(row["trials"] for row in rows if row["estimated_s"] is None)
     note = (f" ({unknown} trials without a measured rate on this host and backend yet: run one trial, "

@@ -206,6 +206,18 @@ def mean_epochs(loaded: LoadedSpec, overrides: Overrides, strategy: str) -> floa
     return epochs / trials
 
 
+def strategy_budgets(loaded: LoadedSpec, overrides: Overrides) -> dict[str, tuple[int, int]]:
+    """Per strategy of a search: (the most epochs one configuration trains, the epochs of the whole search,
+    every execution counted), as planned."""
+    per_strategy, executions = search_size(loaded, overrides)
+    budgets = {}
+    for name, count in per_strategy.items():
+        most = hyperband_max_epochs(loaded, overrides) if name == "hyperband" else \
+            overrides.epochs or loaded.spec.training.epochs
+        budgets[name] = (most, round(count * executions * mean_epochs(loaded, overrides, name)))
+    return budgets
+
+
 def proposal_trials(loaded: LoadedSpec, overrides: Overrides, values: dict[str, Any], source: str) -> list[Trial]:
     """`run --params`: one proposal of the spec's search made elsewhere (a W&B sweep agent's), as a search
     trial of its own strategy ("wandb"): its trial ids never meet those of the spec's own strategies."""

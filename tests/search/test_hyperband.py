@@ -133,7 +133,8 @@ def test_a_search_killed_between_rungs_resumes_and_continues_from_the_kept_weigh
     assert f"| 1 | 1 | 1 | 1 → 3 | 2 | {continued['metrics']['val_accuracy']:.4f} | 4 | {best} |" in text
     assert "| 0 | 0 | 2 | 0 → 3 | 6 |" in text and "\n| hyperband | 6 | 0 |" in text
     # the variants table keeps a point's rounds apart: one epoch, and three continued from it, are not two seeds
-    assert f"\n| {earlier['variant']} (1 epoch) | " in text and f"\n| {earlier['variant']} (3 epochs) | " in text
+    assert f"\n| {earlier['variant']} (1 epoch) | " in text and \
+        f"\n| {earlier['variant']} (3 epochs, continued) | " in text
     clean = call_main("clean", tmp_path / "out")  # every Hyperband record is one the spec makes
     assert clean.returncode == 0 and "nothing to clean" in clean.stdout, clean.stdout
 
