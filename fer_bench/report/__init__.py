@@ -22,15 +22,17 @@ def load_records(*paths):
 
 
 def report(results: str | os.PathLike | list, path: str | os.PathLike = "report.html", *,
-           export: str | os.PathLike | None = None) -> Path:
+           export: str | os.PathLike | None = None, metric: str = "accuracy") -> Path:
     """Render every record under `results` (one folder or several, merged) into `path`, an HTML or
     Markdown report (by its suffix), as `fer-bench report` does; the written path. `export`: also the
-    trials table as .csv or .parquet. The HTML report carries its figures: in a notebook, show it with
-    `IPython.display.HTML` in an iframe's `srcdoc` (docs/notebook.ipynb)."""
+    trials table as .csv or .parquet. `metric`: what the verdicts and each spec's best variant go by
+    (`"accuracy"`, `"balanced_accuracy"`, `"macro_f1"`, `"nll"`, `"brier"`, `"ece"`, `"ece_scaled"`). The
+    HTML report carries its figures: in a notebook, show it with `IPython.display.HTML` in an iframe's
+    `srcdoc` (docs/notebook.ipynb)."""
     from fer_bench.report.render import render_report
 
     folders = [os.fspath(r) for r in (results if isinstance(results, (list, tuple)) else [results])]
-    written = render_report(folders, Path(path))
+    written = render_report(folders, Path(path), metric)
     if export is not None:
         from fer_bench.report.export import export_trials
 

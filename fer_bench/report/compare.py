@@ -11,29 +11,14 @@ from pathlib import Path
 import pandas as pd
 
 from fer_bench.errors import UserError
-from fer_bench.report.labels import ACCURACY_LABELS, LOWER_IS_BETTER, SCORES
+from fer_bench.report.labels import LOWER_IS_BETTER, in_points, metric_rows
 from fer_bench.report.order import variant_order
 from fer_bench.report.pairs import CORRECTION, CORRECTION_NAMES
 from fer_bench.report.stats import ALPHA, two_samples
 
-ACCURACY = tuple(ACCURACY_LABELS.items())
 SPEED = (("train_images_per_s", "images/s"),)
 
 
-def in_points(metric: str) -> bool:
-    """Fractions shown as points (x100): accuracies, balanced accuracy, macro-F1 and calibration errors; not
-    a log-likelihood, a Brier score or a speed."""
-    return not metric.endswith(("_nll", "_brier", "train_images_per_s"))
-
-
-def metric_rows(score: str) -> tuple[tuple[str, str], ...]:
-    """The record columns a --metric compares, one per split, with the split's label."""
-    if score not in SCORES:
-        raise UserError(f"--metric {score!r}: allowed are {', '.join(SCORES)}")
-    if score == "accuracy":
-        return ACCURACY
-    return tuple((f"{split}_{score}", label) for split, label in
-                 zip(("val", "public_test", "private_test"), ACCURACY_LABELS.values()))
 EXIT_REGRESSION = 5
 
 

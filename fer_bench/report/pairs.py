@@ -37,11 +37,14 @@ class Pair:
         return self.p_corrected is not None and self.p_corrected < ALPHA
 
 
-def all_pairs(frame: pd.DataFrame, metric: str, method: str = CORRECTION) -> list[Pair]:
+def all_pairs(frame: pd.DataFrame, metric: str, method: str = CORRECTION, lower_is_better: bool = False) -> list[Pair]:
     """Every pair of the variants in `frame` (complete trials of one family) on `metric`, in the
-    order the spec lists them, with p-values corrected over all pairs that could be tested."""
+    order the spec lists them, with p-values corrected over all pairs that could be tested. Each pair puts
+    the better variant first (the higher, or the lower of a calibration error or a loss); its difference
+    and effect are the first one's advantage."""
     done = frame[frame["status"] == "complete"].dropna(subset=[metric])
-    samples = {v: done[done["variant"] == v].set_index("seed")[metric] for v in variant_order(done)}
+    sign = -1.0 if lower_is_better else 1.0
+    samples = {v: sign * done[done["variant"] == v].set_index("seed")[metric] for v in variant_order(done)}
     pairs = []
     for first, second in itertools.combinations(samples, 2):
         a, b = (first, second) if samples[first].mean() >= samples[second].mean() else (second, first)

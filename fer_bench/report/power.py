@@ -23,7 +23,7 @@ class Power:
     detectable: float | None  # smallest true difference found with POWER at ALPHA; None where n < 2
     seeds_needed: int | None  # per side, for the observed difference; None where there is none to find
 
-    def sentence(self) -> str:
+    def sentence(self, points: bool = True) -> str:
         if self.detectable is None:
             return ""
         if self.spread == 0:
@@ -32,8 +32,8 @@ class Power:
             f"; telling the observed difference from noise needs about {self.seeds_needed} seeds a side"
             if self.seeds_needed <= MOST_SEEDS else f"; the observed difference would need over {MOST_SEEDS:,} "
                                                     f"seeds a side")
-        return (f"with n={self.n} ({self.design}) the smallest difference found 80% of the time is "
-                f"{self.detectable * 100:.2f} points{need}")
+        smallest = f"{self.detectable * 100:.2f} points" if points else f"{self.detectable:.4f}"
+        return f"with n={self.n} ({self.design}) the smallest difference found 80% of the time is {smallest}{need}"
 
 
 def power_of(a: pd.Series, b: pd.Series) -> Power | None:

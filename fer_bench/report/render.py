@@ -23,7 +23,7 @@ from fer_bench.records import ACCURACY_THRESHOLDS
 from fer_bench.report import figures
 from fer_bench.report.frames import history_frame, report_records, trials_frame
 from fer_bench.report.importance import importance_section
-from fer_bench.report.labels import metric_label
+from fer_bench.report.labels import LOWER_IS_BETTER, in_points, metric_label, metric_rows, score_label
 from fer_bench.report.order import sort_rows, variant_groups, variant_order
 from fer_bench.report.pairs import all_pairs, correction_note
 from fer_bench.report.power import MOST_SEEDS
@@ -50,15 +50,17 @@ def template_dir() -> Path:
     raise UserError("report templates not found: reinstall fer-bench")
 
 
-def render_report(paths, output: Path) -> Path:
-    """Write the report to `output` (.html: one self-contained file; .md: figures in a folder beside it)."""
+def render_report(paths, output: Path, score: str = "accuracy") -> Path:
+    """Write the report to `output` (.html: one self-contained file; .md: figures in a folder beside it);
+    `score`: what the verdicts go by (labels.SCORES)."""
     suffix = output.suffix.lower()
     if suffix not in (".html", ".md"):
         raise UserError(f"{output}: the report must end in .html or .md")
+    metric_rows(score)  # an unknown score fails here, before any record is read
     check_writable(output.parent, f"-o {output}")
     records = report_records(paths)
     figure_store = FigureStore(output, inline=suffix == ".html")
-    context = build_context(records, paths, figure_store)
+    context = build_context(records, paths, figure_store, score)
     # Markdown is not HTML: escaping it would show &lt; to readers. Every HTML page escapes everything.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(template_dir()),
                              autoescape=jinja2.select_autoescape(["html.j2"], default_for_string=False),
@@ -105,10 +107,10 @@ class FigureStore:
         return f"{self.folder.name}/{filename}"
 
 
-def build_context(records: list[dict], paths, store: FigureStore) -> dict:
+def build_context(records: list[dict], paths, store: FigureStore, score: str = "accuracy") -> dict:
     trials = trials_frame(records)
     history = history_frame(records)
-    specs = [spec_section(name, trials[trials["spec"] == name], history, records, store)
+    specs = [spec_section(name, trials[trials["spec"] == name], history, records, store, score)
              for name in sorted(trials["spec"].unique())]
     sections = contents(specs)
     return {
@@ -119,6 +121,7 @@ def build_context(records: list[dict], paths, store: FigureStore) -> dict:
         "sources": [str(p) for p in paths],
         "n_records": len(records),
         "specs": specs,
+        "score": score_label(metric_rows(score)[0][1], score),
         "environments": environment_rows(records),
         "anchors": ANCHORS,
         "emotions": EMOTIONS,
@@ -144,7 +147,8 @@ def markdown_anchors(headings: list[str]) -> list[str]:
 
 
 def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records: list[dict],
-                 store: FigureStore) -> dict:
+                 store: FigureStore, score: str = "accuracy") -> dict:
+    """`score`: what the verdicts and the best variant go by, per split (labels.SCORES; accuracy by default)."""
     complete = trials[trials["status"] == "complete"]
     spec_records = [r for r in records if r["spec"] == name]
     order = variant_order(trials)
@@ -157,6 +161,7 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         "warnings": mixed_environment_warnings(trials),
         "backends": backend_rows(complete),
         "rows": [], "figures": [], "verdicts": [], "pairs": [], "pairs_note": "", "variance": [], "study": None,
+        "score": {"name": "validation accuracy", "lower": False, "points": True},
         "beyond": [], "beyond_headings": [], "models": model_rows(spec_records),
         "per_class": [], "confused": [],
         "search": search_section(name, spec_records, store),
@@ -178,14 +183,21 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
     section["beyond"] = beyond_rows(complete)
     section["beyond_headings"] = [heading for _, heading, _ in BEYOND]
     # A search's repeated proposals are one configuration, not independent samples: no t-tests there.
-    pairs = {metric: all_pairs(complete, metric) for metric in TABLE_METRICS} if section["search"] is None else {}
-    verdicts = [(metric, compare_best(complete, metric, pairs[metric])) for metric in pairs]
-    section["verdicts"] = [verdict.sentence(metric_label(metric)) for metric, verdict in verdicts if verdict]
-    section["pairs"] = pair_rows(pairs.get("val_accuracy", []))
-    section["pairs_note"] = correction_note(pairs.get("val_accuracy", []))
+    judged = [(column, label) for column, label in metric_rows(score) if column in complete]
+    lower, points = score in LOWER_IS_BETTER, in_points(score)
+    pairs = {column: all_pairs(complete, column, lower_is_better=lower) for column, _ in judged} \
+        if section["search"] is None else {}
+    verdicts = [(label, compare_best(complete, column, pairs[column], lower_is_better=lower))
+                for column, label in judged if column in pairs]
+    section["verdicts"] = [verdict.sentence(score_label(label, score), points)
+                           for label, verdict in verdicts if verdict]
+    first = judged[0][0] if judged else "val_accuracy"
+    section["pairs"] = pair_rows(pairs.get(first, []))
+    section["pairs_note"] = correction_note(pairs.get(first, []))
+    section["score"] = {"name": score_label(judged[0][1], score) if judged else "validation accuracy",
+                        "lower": lower, "points": points}
     section["variance"] = [row for metric in TABLE_METRICS[:2] for row in components(complete, metric)]
-    scored = summary["val_accuracy_mean"].dropna()
-    best = scored.idxmax() if len(scored) else summary.index[0]
+    best = best_variant(complete, summary, first, lower)
     section["best"] = best
     section["headline"] = headline(section, summary.loc[best], section["verdicts"][0] if section["verdicts"] else None)
     if name in STUDY and not section["on_sample"]:
@@ -224,6 +236,18 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         figs.append((f"Sample PublicTest predictions ({best}, seed {best_records[0]['seed']}): true → predicted; "
                      f"{correct} of {len(shown['true'])} correct", store.add(f"{name}-samples", grid)))
     return section
+
+
+def best_variant(complete: pd.DataFrame, summary: pd.DataFrame, column: str, lower: bool) -> str:
+    """The variant with the best mean of `column` (validation accuracy by default; the lowest of a calibration
+    error or a loss); on equal means the one listed first. Where no trial has the score, by validation accuracy."""
+    means = complete.groupby("variant")[column].mean().reindex(summary.index).dropna() \
+        if column in complete else pd.Series(dtype=float)
+    if means.empty:
+        means, lower = summary["val_accuracy_mean"].dropna(), False
+    if means.empty:
+        return summary.index[0]
+    return (means.idxmin() if lower else means.idxmax())
 
 
 def headline(section: dict, best: pd.Series | None, verdict: str | None) -> dict:
