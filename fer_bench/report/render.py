@@ -20,7 +20,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from fer_bench.data.formats import EMOTIONS
 from fer_bench.errors import UserError, WriteError
 from fer_bench.records import ACCURACY_THRESHOLDS
-from fer_bench.report import figures
+from fer_bench.report import figures, reliability
 from fer_bench.report.frames import history_frame, report_records, trials_frame
 from fer_bench.report.importance import importance_section
 from fer_bench.report.labels import LOWER_IS_BETTER, in_points, metric_label, metric_rows, score_label
@@ -229,6 +229,12 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         if split == "public_test":
             section["per_class"] = per_class(matrix)
             section["confused"] = most_confused(matrix)
+    calibration = reliability_panels(spec_records, complete, best, first, lower)
+    if calibration:
+        figs.append((f"Reliability on PublicTest ({' and '.join(v for v, _ in calibration)}; every seed's "
+                     "predictions pooled): accuracy against top-label confidence in 15 bins; the orange bars: "
+                     "the share of predictions in each bin", store.add(f"{name}-reliability",
+                                                                        reliability.diagram(calibration))))
     grid = sample_grid(best_records)
     if grid:
         shown = best_records[0]["predictions"]
@@ -236,6 +242,21 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         figs.append((f"Sample PublicTest predictions ({best}, seed {best_records[0]['seed']}): true → predicted; "
                      f"{correct} of {len(shown['true'])} correct", store.add(f"{name}-samples", grid)))
     return section
+
+
+def reliability_panels(records: list[dict], complete: pd.DataFrame, best: str, column: str,
+                       lower: bool) -> list[tuple[str, dict]]:
+    """(variant, pooled bins) for the best variant and the runner-up by `column`, where their records kept
+    bins."""
+    means = complete.groupby("variant")[column].mean().dropna() if column in complete else pd.Series(dtype=float)
+    others = [v for v in means.sort_values(ascending=lower, kind="stable").index if v != best]
+    kept = set(complete["trial_id"])
+    panels = []
+    for variant in [best, *others[:1]]:
+        bins = reliability.pooled([r for r in records if r.get("variant") == variant and r["trial_id"] in kept])
+        if bins is not None:
+            panels.append((variant, bins))
+    return panels
 
 
 def best_variant(complete: pd.DataFrame, summary: pd.DataFrame, column: str, lower: bool) -> str:

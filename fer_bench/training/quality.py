@@ -20,17 +20,23 @@ TEMPERATURE_RANGE = (0.05, 20.0)
 EPSILON = 1e-7  # probabilities are clipped away from 0 before a logarithm, as Keras's cross-entropy does
 
 
-def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
-    confidence = probabilities.max(axis=1)
+def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> dict:
+    """Per equal-width bin of top-label confidence: how many predictions fell in it, how many of them were
+    right and the sum of their confidences. Sums, so that seeds pool by adding (the report's reliability
+    diagram); bin i holds confidences in (i/bins, (i+1)/bins], a confidence of exactly 0 the first."""
+    confidence = probabilities.max(axis=1).astype(np.float64)
     correct = probabilities.argmax(axis=1) == labels
-    # bin i holds confidences in (i/bins, (i+1)/bins]; a confidence of exactly 0 joins the first
     which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
-    error = 0.0
-    for b in range(bins):
-        inside = which == b
-        if inside.any():
-            error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
-    return float(error)
+    return {"count": np.bincount(which, minlength=bins).tolist(),
+            "correct": np.bincount(which, weights=correct, minlength=bins).astype(int).tolist(),
+            "confidence": np.bincount(which, weights=confidence, minlength=bins).tolist()}
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> float:
+    """The weighted mean over bins of |accuracy - confidence|: sum over bins of |right - confidence sum| / n."""
+    found = reliability_bins(probabilities, labels, bins)
+    return float(sum(abs(right - total) for right, total in zip(found["correct"], found["confidence"]))
+                 / max(len(labels), 1))
 
 
 def scaled(probabilities: np.ndarray, temperature: float) -> np.ndarray:

@@ -32,6 +32,7 @@ def evaluate_saved(model_path: Path, data_flag: str | None, out: Path, name: str
     from fer_bench.data.source import load_data, resolve_data_path
     from fer_bench.data.splits import study_splits
     from fer_bench.training.memory import MemoryWatch
+    from fer_bench.training.quality import reliability_bins
     from fer_bench.training.scoring import TEST_SPLITS, sample_predictions
 
     data = load_data(resolve_data_path(data_flag))
@@ -63,6 +64,7 @@ def evaluate_saved(model_path: Path, data_flag: str | None, out: Path, name: str
         "metrics": metrics, "best_metrics": metrics,
         "confusion_matrix": {n: results[n]["confusion"] for n in TEST_SPLITS},
         "best_confusion_matrix": {n: results[n]["confusion"] for n in TEST_SPLITS},
+        "reliability": {n: reliability_bins(results[n]["probabilities"], results[n]["labels"]) for n in TEST_SPLITS},
         "predictions": sample_predictions(splits["public_test"], results["public_test"]["labels"],
                                           results["public_test"]["probabilities"], dataset.split_seed),
         "timing": {"total_s": round(time.time() - started, 3), "eval_s": round(time.time() - eval_start, 3)},

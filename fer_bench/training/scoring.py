@@ -8,7 +8,7 @@ from fer_bench.data.splits import Split
 from fer_bench.faults import fault_point
 from fer_bench.training.augment import predict_views, test_views
 from fer_bench.training.inputs import predict
-from fer_bench.training.quality import fit_temperature, quality
+from fer_bench.training.quality import fit_temperature, quality, reliability_bins
 
 TEST_SPLITS = ("public_test", "private_test")
 PREDICT_BATCH = 256
@@ -28,6 +28,8 @@ def score(model, monitor, inputs, validation: tuple[np.ndarray, np.ndarray]) -> 
                     **honest_scores(predicts(model), masks, final, last["val_accuracy"], validation),
                     **quality_metrics(predict(model, validation[0], PREDICT_BATCH), validation[1], final)},
         "confusion_matrix": {name: final[name]["confusion"] for name in TEST_SPLITS},
+        "reliability": {name: reliability_bins(final[name]["probabilities"], final[name]["labels"])
+                        for name in TEST_SPLITS},
         "predictions": sample_predictions(inputs.splits["public_test"], tests["public_test"][1],
                                           final["public_test"]["probabilities"], trial.split_seed),
         "best_epoch": monitor.best_epoch,
