@@ -120,7 +120,7 @@ def budget_note(records: list[dict]) -> str:
             most[strategy] = max(most.get(strategy, 0), epochs)
     if len(set(most.values())) < 2:
         return ""
-    ordered = sorted(most.items(), key=lambda item: (item[1], STRATEGIES.index(item[0])))
+    ordered = sorted(most.items(), key=lambda item: (item[1], _place(item[0])))
     by_epochs: dict[int, list[str]] = {}
     for strategy, epochs in ordered:
         by_epochs.setdefault(epochs, []).append(strategy)
@@ -144,9 +144,13 @@ def distinct_runs(complete: pd.DataFrame) -> pd.DataFrame:
 
 
 def in_strategy_order(strategies) -> list[str]:
-    """The distinct strategy names among `strategies`, in the spec schema's order."""
-    named = {s for s in strategies if isinstance(s, str) and s}
-    return sorted(named, key=lambda s: STRATEGIES.index(s) if s in STRATEGIES else len(STRATEGIES))
+    """The distinct strategy names among `strategies`, in the spec schema's order (others, such as a W&B
+    sweep's proposals, last)."""
+    return sorted({s for s in strategies if isinstance(s, str) and s}, key=_place)
+
+
+def _place(strategy: str) -> int:
+    return STRATEGIES.index(strategy) if strategy in STRATEGIES else len(STRATEGIES)
 
 
 def _listed(names: list[str]) -> str:
