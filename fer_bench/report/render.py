@@ -151,6 +151,8 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
     """`score`: what the verdicts and the best variant go by, per split (labels.SCORES; accuracy by default)."""
     complete = trials[trials["status"] == "complete"]
     spec_records = [r for r in records if r["spec"] == name]
+    if any(r.get("search") for r in spec_records):  # a training repeated by several strategies counts once
+        complete = distinct_runs(complete)
     order = variant_order(trials)
     section = {
         "name": name,
@@ -173,8 +175,6 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         section["warnings"].append("protocol full-train: trained on all of Training; the validation column is "
                                    "PrivateTest, on which the best epoch was chosen, so PublicTest is the held-out "
                                    "score")
-    if section["search"] is not None:
-        complete = distinct_runs(complete)
     if complete.empty:
         section["headline"] = headline(section, None, None)
         return section
