@@ -153,6 +153,8 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
     spec_records = [r for r in records if r["spec"] == name]
     if any(r.get("search") for r in spec_records):  # a training repeated by several strategies counts once
         complete = distinct_runs(complete)
+    kept = set(complete["trial_id"])
+    distinct = [r for r in spec_records if r["trial_id"] in kept or r.get("status") != "complete"]
     order = variant_order(trials)
     section = {
         "name": name,
@@ -168,8 +170,8 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         "per_class": [], "confused": [],
         "search": search_section(name, spec_records, store),
         "importance": importance_section(name, spec_records, store),
-        "tta": sort_rows(tta_rows(spec_records), order),
-        "targets": sort_rows(target_rows(spec_records), order),
+        "tta": sort_rows(tta_rows(distinct), order),
+        "targets": sort_rows(target_rows(distinct), order),
     }
     if any(r["config"]["dataset"].get("protocol") == "full-train" for r in spec_records):
         section["warnings"].append("protocol full-train: trained on all of Training; the validation column is "
