@@ -318,8 +318,9 @@ def print_plan(planned: list[PlannedSpec], results: Path) -> None:
             print(f"  {row['strategy']}: {row['trials']} trials that Keras Tuner's oracle proposes as the search runs, "
                   f"{row['epochs']:.3g} epochs and ~{format_seconds(each) if each is not None else '?'} each on "
                   "average (estimated at the space's first point)")
-        if spec.loaded.spec.search is not None:
-            print(_budget_line(strategy_budgets(spec.loaded, spec.overrides)))
+        if spec.loaded.spec.search is not None and spec.strategies:
+            budgets = strategy_budgets(spec.loaded, spec.overrides)
+            print(_budget_line({name: budgets[name] for name in spec.strategies}))
     total = sum(row["estimated_s"] or 0.0 for row in rows)
     unknown = sum(row["trials"] for row in rows if row["estimated_s"] is None)
     note = (f" ({unknown} trials without a measured rate on this host and backend yet: run one trial, "

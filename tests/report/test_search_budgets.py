@@ -58,6 +58,8 @@ def test_list_prints_each_strategys_budget_and_flags_a_mismatch(tmp_path):
     assert mismatched.returncode == 0, mismatched.stderr
     assert "hyperband 9 / " in mismatched.stdout and "the strategies' budgets per configuration differ" in \
         mismatched.stdout
+    only = call_main("list", spec, *sample, "--only", "random")  # the strategies --only leaves
+    assert "epochs per configuration (most) / in all: random 3 / 12\n" in only.stdout, only.stdout
 
 
 def test_importance_takes_the_full_budget_trials_each_training_once(records, report):
