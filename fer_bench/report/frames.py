@@ -46,6 +46,12 @@ def budget(record: dict) -> tuple[int | None, bool]:
     return ((record.get("config") or {}).get("training") or {}).get("epochs"), bool(rung.get("initial_epoch"))
 
 
+def training_key(record: dict) -> str:
+    """What makes two records the same training: configuration, seed and budget (a search's strategies and
+    search seeds may each ask for it; on a CPU it repeats exactly)."""
+    return json.dumps([record.get("params"), record.get("seed"), budget(record)], sort_keys=True)
+
+
 def label_budgets(records: list[dict]) -> None:
     """In a search whose trials have different budgets (Hyperband's rounds, or strategies given different
     epochs), each variant names its epochs, and a continued round says so: one point at 1 epoch, at 3, and at

@@ -7,7 +7,7 @@ import json
 import warnings
 
 from fer_bench.report.figures import plt, png_bytes
-from fer_bench.report.frames import budget
+from fer_bench.report.frames import budget, training_key
 from fer_bench.report.search_figures import parameter_scores
 
 MIN_TRIALS = 5  # fewer points than this and a random forest's importances are noise
@@ -31,8 +31,7 @@ def objective_rows(records: list[dict]) -> tuple[str, str, list[tuple[dict, floa
     distinct: dict[str, tuple[dict, float]] = {}
     for record in done:
         if budget(record)[0] == full:
-            key = json.dumps([record["params"], record.get("seed"), budget(record)], sort_keys=True)
-            distinct.setdefault(key, (record["params"], float(record["search"]["objective_value"])))
+            distinct.setdefault(training_key(record), (record["params"], float(record["search"]["objective_value"])))
     shorter = sum(budget(r)[0] != full for r in done)
     at_full = len(done) - shorter
     repeats = at_full - len(distinct)

@@ -9,7 +9,7 @@ import json
 import numpy as np
 
 from fer_bench.report.figures import plt, png_bytes
-from fer_bench.report.frames import budget
+from fer_bench.report.frames import budget, training_key
 
 STRATEGIES = ("random", "grid")  # the strategies whose trials are draws from the space
 CONFIDENCE = 0.80
@@ -27,14 +27,14 @@ def distinct_scores(records: list[dict], strategy: str) -> tuple[list[float], in
     if not mine:
         return [], None
     full = max(budget(r)[0] or 0 for r in mine)
-    scores: dict[str, list[float]] = {}
-    for record in mine:
+    trainings: dict[str, dict] = {}
+    for record in mine:  # the first record of each training, as the importance section takes it
         if budget(record) == (full, False):
-            key = json.dumps([record["params"], record.get("seed")], sort_keys=True)
-            scores.setdefault(key, [float(record["search"]["objective_value"])])
-    by_point: dict[str, list[float]] = {}
-    for key, values in scores.items():
-        by_point.setdefault(json.dumps(json.loads(key)[0], sort_keys=True), []).extend(values)
+            trainings.setdefault(training_key(record), record)
+    by_point: dict[str, list[float]] = {}  # a configuration's executions (seeds) averaged
+    for record in trainings.values():
+        by_point.setdefault(json.dumps(record["params"], sort_keys=True), []).append(
+            float(record["search"]["objective_value"]))
     return [float(np.mean(v)) for v in by_point.values()], full
 
 
