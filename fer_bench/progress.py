@@ -26,6 +26,8 @@ class Progress:
         self.quiet = quiet
         self.stream = stream or sys.stdout
         self.epoch_seconds: list[float] = []
+        # per trial scored: the seconds its scoring took (FER-2013-C alone can take minutes), for the ETA
+        self.score_seconds: list[float] = []
         self.index = 0
         self.label = ""
         self.epochs = 0
@@ -72,10 +74,18 @@ class Progress:
         """Epochs planned but not run (early stop, divergence, failure)."""
         self.remaining_epochs -= count
 
+    def end_scoring(self, seconds: float) -> None:
+        self.score_seconds.append(seconds)
+
     def eta(self) -> str:
+        """The epochs left at this run's mean epoch time, and, once a trial was scored, the trials left to
+        score at the mean scoring time."""
         if not self.epoch_seconds:
             return "?"
-        return format_seconds(self.remaining_epochs * sum(self.epoch_seconds) / len(self.epoch_seconds))
+        left = self.remaining_epochs * sum(self.epoch_seconds) / len(self.epoch_seconds)
+        if self.score_seconds and self.trials is not None:
+            left += max(self.trials - len(self.score_seconds), 0) * sum(self.score_seconds) / len(self.score_seconds)
+        return format_seconds(left)
 
     def say(self, line: str) -> None:
         if not self.quiet:

@@ -40,7 +40,7 @@ else  # every stage's machinery on a CPU in a few minutes: the same specs, fewer
   declare -A limit=([speed]=600 [families]=600 [filters]=600 [search]=600 [time_to_accuracy]=600 [sota]=600)
   declare -A args=([speed]="benchmark/device_loop.yaml --only *batch_size-64_mixed_precision-none*"
                    [families]="baseline loss --loop device" [filters]="filters --only conv_filters-32-*"
-                   [search]="search_cpu --loop device --max-trials 4" [time_to_accuracy]="time_to_accuracy --loop device"
+                   [search]="search_cpu --loop device --max-trials 3" [time_to_accuracy]="time_to_accuracy --loop device"
                    [sota]="sota --loop device --budget 20")
   extra=(--epochs 1 --seeds 1 --max-train-samples 64 --max-eval-samples 35)
 fi

@@ -24,11 +24,12 @@ else
 fi
 "$py" -c "import jax, keras; print('jax', jax.__version__, jax.devices(), 'keras', keras.__version__)"
 
+# --corruptions off: FER-2013-C is made with OpenCV, whose wheel alone outweighs what travels to the card
 stage() {  # name, seconds, fer-bench run arguments (extra ones last, so tiny's win); SIGINT stops cleanly
   local name=$1 limit=$2; shift 2
   echo "== $name (at most ${limit}s): $*"
   timeout --signal=INT --kill-after=20 "$limit" \
-    "$py" -m fer_bench run "$@" --data "$data" --out "$results" --device "$device" "${extra[@]}"
+    "$py" -m fer_bench run "$@" --data "$data" --out "$results" --device "$device" --corruptions off "${extra[@]}"
   echo "== $name exit $?"
   pack  # after every stage: a cut-off run keeps what it did
 }

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 FLAGS = {"epochs": "--epochs", "max_train_samples": "--max-train-samples", "max_eval_samples": "--max-eval-samples",
          "seeds": "--seeds", "trial_timeout": "--trial-timeout", "budget": "--budget", "loop": "--loop",
          "max_trials": "--max-trials", "precision": "--precision", "search_seed": "--search-seed",
-         "together": "--together"}
+         "together": "--together", "corruptions": "--corruptions"}
 
 
 def run(spec: SpecLike | list[SpecLike], *, data: str | os.PathLike | None = None, out: str | os.PathLike = "results",
@@ -31,7 +31,7 @@ def run(spec: SpecLike | list[SpecLike], *, data: str | os.PathLike | None = Non
         max_eval_samples: int | None = None, trial_timeout: float | None = None, budget: float | None = None,
         loop: Literal["fit", "device"] | None = None, together: int | Literal["auto", "off"] | None = None,
         precision: str | None = None, max_trials: int | None = None,
-        search_seed: int | None = None) -> pandas.DataFrame:
+        search_seed: int | None = None, corruptions: Literal["on", "off"] | None = None) -> pandas.DataFrame:
     """Train every trial of the spec(s) that has no record yet, as `fer-bench run` does, and return the
     records of those specs, one row per trial (`fer_bench.load_records`'s columns). A trial that fails,
     diverges or times out does not raise: its row says so (`status`, `error`).
@@ -61,6 +61,7 @@ def run(spec: SpecLike | list[SpecLike], *, data: str | os.PathLike | None = Non
         precision: override `training.mixed_precision`.
         max_trials: searches: each strategy proposes at most this many trials.
         search_seed: searches: override `search.seed`.
+        corruptions: override `training.corruptions`: `"on"` also scores FER-2013-C.
 
     Returns:
         The records of the specs' results folders, one row per trial.
@@ -76,7 +77,8 @@ def run(spec: SpecLike | list[SpecLike], *, data: str | os.PathLike | None = Non
     out = Path(out)
     values = {"epochs": epochs, "max_train_samples": max_train_samples, "max_eval_samples": max_eval_samples,
               "seeds": seeds, "trial_timeout": trial_timeout, "budget": budget, "loop": loop, "max_trials": max_trials,
-              "precision": precision, "search_seed": search_seed, "together": together}
+              "precision": precision, "search_seed": search_seed, "together": together,
+              "corruptions": corruptions}
     overrides = Overrides.checked(**values)
     paths = spec_paths(spec, out)
     command = ["fer-bench", "run", *paths, "--out", str(out), *(["--data", str(data)] if data else []),

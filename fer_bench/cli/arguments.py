@@ -5,7 +5,7 @@ import contextlib
 from pathlib import Path
 
 from fer_bench.errors import UserError
-from fer_bench.spec.trials import LOOPS, PRECISIONS, override_problem
+from fer_bench.spec.trials import LOOPS, PRECISIONS, SWITCH, override_problem
 
 
 class Parser(argparse.ArgumentParser):
@@ -69,6 +69,9 @@ def add_trial_flags(p: argparse.ArgumentParser) -> None:
                    help="override training.mixed_precision: auto is bfloat16 where the device computes it "
                         "natively (a CPU with AMX-BF16 or AVX512_BF16 on TensorFlow, an NVIDIA GPU of compute "
                         "capability 8.0 or later), float32 elsewhere")
+    p.add_argument("--corruptions", choices=SWITCH,
+                   help="override training.corruptions: on also scores the final weights on FER-2013-C, PublicTest "
+                        "under 18 corruptions at 5 severities (docs/robustness.md)")
     p.add_argument("--max-trials", type=positive, metavar="N",
                    help="searches: each strategy proposes at most N trials (grid: its first N points); "
                         "a later run without it goes on from there")
@@ -106,4 +109,5 @@ def overrides(args):
     from fer_bench.spec.trials import Overrides
 
     return Overrides(args.epochs, args.max_train_samples, args.max_eval_samples, args.seeds, args.trial_timeout,
-                     args.budget, args.loop, args.max_trials, args.precision, args.search_seed, args.together)
+                     args.budget, args.loop, args.max_trials, args.precision, args.search_seed, args.together,
+                     args.corruptions)

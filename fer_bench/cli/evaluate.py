@@ -16,13 +16,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-eval-samples", type=positive, metavar="N",
                         help="stratified subset of validation, PublicTest and PrivateTest each")
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    parser.add_argument("--corruptions", choices=("on", "off"), default="off",
+                        help="on: also score PublicTest's corrupted copies, FER-2013-C (docs/robustness.md)")
 
 
 def execute(args, argv) -> int:
     from fer_bench.training.saved_model import evaluate_saved
 
     record = evaluate_saved(Path(args.model), args.data, Path(args.out), args.name, args.max_eval_samples,
-                            args.device, ["fer-bench", *argv])
+                            args.device, ["fer-bench", *argv], args.corruptions == "on")
     m = record["metrics"]
     print(f"{args.model}: validation {m['val_accuracy']:.4f}, PublicTest {m['public_test_accuracy']:.4f}, "
           f"PrivateTest {m['private_test_accuracy']:.4f}; record in {Path(args.out) / args.name / record['trial_id']}")

@@ -14,7 +14,12 @@ METRICS = ("train_accuracy", "val_accuracy", "public_test_accuracy", "private_te
            "val_accuracy_dedup", "public_test_accuracy_dedup", "private_test_accuracy_dedup",
            # beyond accuracy (training/quality.py): per split, and the temperature fitted on validation
            *(f"{split}_{key}" for key in ("balanced_accuracy", "macro_f1", "nll", "brier", "ece", "ece_scaled")
-             for split in ("val", "public_test", "private_test")), "temperature")
+             for split in ("val", "public_test", "private_test")), "temperature",
+           # FER-2013-C (training/robustness.py): mean accuracy over corruptions and severities, drop from clean
+           "public_test_c_accuracy", "public_test_c_drop")
+# What the final weights cost to run (training/running_cost.py): frame column -> path in the record's block
+RUNNING_COST = {"saved_bytes": ("saved_bytes",), "latency_ms": ("latency_ms", "median"),
+                "latency_ms_p90": ("latency_ms", "p90"), "inference_images_per_s": ("images_per_s",)}
 
 
 def read_all(paths) -> list[dict]:
@@ -94,13 +99,21 @@ def trials_frame(records: list[dict]) -> pd.DataFrame:
         for key in METRICS:
             row[key] = (r.get("metrics") or {}).get(key)
             row[f"best_{key}"] = (r.get("best_metrics") or {}).get(key)
+        for column, path in RUNNING_COST.items():
+            row[column] = _dig(r.get("running_cost"), path)
         reached = reached_accuracy(r)
         row["accuracy_path_known"] = reached is not None
         for threshold, hit in (reached or {}).items():
             row[f"epochs_to_{threshold}"] = hit["epoch"] if hit else None
             row[f"seconds_to_{threshold}"] = hit["since_fit_start_s"] if hit else None
         rows.append(row)
-    return _numeric(pd.DataFrame(rows), [*METRICS, *(f"best_{key}" for key in METRICS)])
+    return _numeric(pd.DataFrame(rows), [*METRICS, *(f"best_{key}" for key in METRICS), *RUNNING_COST])
+
+
+def _dig(block: dict | None, path: tuple[str, ...]):
+    for key in path:
+        block = block.get(key) if isinstance(block, dict) else None
+    return block
 
 
 def _numeric(frame: pd.DataFrame, columns) -> pd.DataFrame:

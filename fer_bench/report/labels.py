@@ -3,7 +3,7 @@
 from fer_bench.errors import UserError
 
 # What compare --metric may name: accuracy (the default), or a score beyond it (training/quality.py), per split
-SCORES = ("accuracy", "balanced_accuracy", "macro_f1", "nll", "brier", "ece", "ece_scaled")
+SCORES = ("accuracy", "balanced_accuracy", "macro_f1", "nll", "brier", "ece", "ece_scaled", "corruption_accuracy")
 LOWER_IS_BETTER = ("nll", "brier", "ece", "ece_scaled")
 ACCURACY_LABELS = {"val_accuracy": "validation", "public_test_accuracy": "PublicTest",
                    "private_test_accuracy": "PrivateTest"}
@@ -17,7 +17,7 @@ def metric_label(metric: str) -> str:
 def in_points(metric: str) -> bool:
     """Fractions shown as points (x100): accuracies, balanced accuracy, macro-F1 and calibration errors; not
     a log-likelihood, a Brier score or a speed."""
-    return not metric.endswith(("nll", "brier", "train_images_per_s"))
+    return not metric.endswith(("nll", "brier", "images_per_s", "latency_ms", "latency_ms_p90", "saved_bytes"))
 
 
 def metric_rows(score: str) -> tuple[tuple[str, str], ...]:
@@ -26,10 +26,14 @@ def metric_rows(score: str) -> tuple[tuple[str, str], ...]:
         raise UserError(f"--metric {score!r}: allowed are {', '.join(SCORES)}")
     if score == "accuracy":
         return tuple(ACCURACY_LABELS.items())
+    if score == "corruption_accuracy":  # FER-2013-C is made of PublicTest only
+        return (("public_test_c_accuracy", "FER-2013-C"),)
     return tuple((f"{split}_{score}", label) for split, label in
                  zip(("val", "public_test", "private_test"), ACCURACY_LABELS.values()))
 
 
 def score_label(label: str, score: str) -> str:
     """'validation accuracy', 'PublicTest balanced accuracy': a split's label and the score's name."""
+    if score == "corruption_accuracy":
+        return f"{label} mean accuracy"
     return f"{label} {score.replace('_', ' ')}"

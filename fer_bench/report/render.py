@@ -20,7 +20,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from fer_bench.data.formats import EMOTIONS
 from fer_bench.errors import UserError, WriteError
 from fer_bench.records import ACCURACY_THRESHOLDS
-from fer_bench.report import figures, reliability
+from fer_bench.report import figures, reliability, robustness, running_cost
 from fer_bench.report.frames import history_frame, report_records, trials_frame
 from fer_bench.report.importance import importance_section
 from fer_bench.report.labels import LOWER_IS_BETTER, in_points, metric_label, metric_rows, score_label
@@ -166,7 +166,8 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         "backends": backend_rows(complete),
         "rows": [], "figures": [], "verdicts": [], "pairs": [], "pairs_note": "", "variance": [], "study": None,
         "score": {"name": "validation accuracy", "lower": False, "points": True},
-        "beyond": [], "beyond_headings": [], "models": model_rows(spec_records),
+        "beyond": [], "beyond_headings": [], "models": model_rows(spec_records), "running_cost": [],
+        "pareto": [],
         "per_class": [], "confused": [],
         "search": search_section(name, spec_records, store),
         "importance": importance_section(name, spec_records, store),
@@ -182,8 +183,8 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         return section
     summary = variant_summary(complete)
     section["rows"] = summary.reset_index().to_dict("records")
-    section["beyond"] = beyond_rows(complete)
-    section["beyond_headings"] = [heading for _, heading, _ in BEYOND]
+    section["beyond"], section["beyond_headings"] = beyond_rows(complete)
+    section["running_cost"] = running_cost.rows(complete)
     # A search's repeated proposals are one configuration, not independent samples: no t-tests there.
     judged = [(column, label) for column, label in metric_rows(score) if column in complete]
     lower, points = score in LOWER_IS_BETTER, in_points(score)
@@ -237,6 +238,24 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
                      "predictions pooled): accuracy against top-label confidence in 15 bins; the orange bars: "
                      "the share of predictions in each bin", store.add(f"{name}-reliability",
                                                                         reliability.diagram(calibration))))
+    corrupted = {variant: found for variant in [best, *summary.index.drop(best)]
+                 if (found := robustness.by_severity([r for r in spec_records
+                                                      if r.get("variant") == variant and r["trial_id"] in kept]))}
+    if best in corrupted:
+        names, table, clean = corrupted[best]
+        figs.append((f"FER-2013-C: PublicTest accuracy by corruption and severity ({best}, mean over seeds): "
+                     f"{table.mean() * 100:.1f}% on average against {clean * 100:.1f}% clean; hardest: "
+                     f"{names[int(table.mean(axis=1).argmin())].replace('_', ' ')}",
+                     store.add(f"{name}-corruptions", robustness.figure(best, corrupted))))
+    if section["running_cost"]:
+        means = complete.groupby("variant")[first].mean()
+        png, front = running_cost.figure(section["running_cost"], means.to_dict(), section["score"]["name"], lower,
+                                         points)
+        section["pareto"] = front
+        if png is not None:
+            figs.append((f"{section['score']['name'].capitalize()} against the latency of one image "
+                         f"({section['running_cost'][0]['device']}); the Pareto front: {', '.join(front)}",
+                         store.add(f"{name}-pareto", png)))
     grid = sample_grid(best_records)
     if grid:
         shown = best_records[0]["predictions"]
@@ -311,14 +330,19 @@ BEYOND = (("val_balanced_accuracy", "validation balanced accuracy %", True),
           ("public_test_balanced_accuracy", "PublicTest balanced accuracy %", True),
           ("val_macro_f1", "validation macro-F1 %", True), ("val_nll", "validation NLL", False),
           ("val_brier", "validation Brier", False), ("val_ece", "validation ECE %", True),
-          ("val_ece_scaled", "validation ECE after T %", True), ("temperature", "T", False))
+          ("val_ece_scaled", "validation ECE after T %", True), ("temperature", "T", False),
+          ("public_test_c_accuracy", "FER-2013-C accuracy %", True),
+          ("public_test_c_drop", "drop from clean %", True))
+# Present in records scored with training.corruptions only: a column where some trial has it
+OPTIONAL_BEYOND = ("public_test_c_accuracy", "public_test_c_drop")
 
 
 def describe_model(row: dict) -> str:
     """'cnn, 4,479,687 parameters, 290.5 MMAC/image' (and where a builder from Python came from)."""
     macs = "MACs not given" if row["macs"] is None else f"{row['macs'] / 1e6:,.1f} MMAC/image"
     source = f" ({row['source']})" if row["source"] else ""
-    return f"{row['builder']}{source}, {row['parameters']:,} parameters, {macs}"
+    saved = f", {row['saved_bytes'] / 1e6:,.1f} MB saved" if row.get("saved_bytes") else ""
+    return f"{row['builder']}{source}, {row['parameters']:,} parameters, {macs}{saved}"
 
 
 def model_rows(records: list[dict]) -> list[dict]:
@@ -334,23 +358,28 @@ def model_rows(records: list[dict]) -> list[dict]:
         key = json.dumps([model["builder"], model.get("source"), model["parameters"], model.get("macs_per_image")])
         row = found.setdefault(key, {"builder": model["builder"], "source": model.get("source", ""),
                                      "parameters": model["parameters"], "macs": model.get("macs_per_image"),
+                                     "saved_bytes": (record.get("running_cost") or {}).get("saved_bytes"),
                                      "variants": []})
         if record.get("variant") not in row["variants"]:
             row["variants"].append(record.get("variant"))
     return list(found.values())
 
 
-def beyond_rows(complete: pd.DataFrame) -> list[dict]:
-    """Per variant: class balance and calibration, mean [95% interval] over seeds; none where the records
-    predate these scores."""
-    columns = [column for column, _, _ in BEYOND]
+def beyond_rows(complete: pd.DataFrame) -> tuple[list[dict], list[str]]:
+    """Per variant: class balance, calibration and (where scored) FER-2013-C, mean [95% interval] over seeds;
+    and the headings. None where the records predate these scores."""
+    shown = [entry for entry in BEYOND if entry[0] not in OPTIONAL_BEYOND
+             or (entry[0] in complete and complete[entry[0]].notna().any())]
+    columns = [column for column, _, _ in shown]
     if not set(columns) <= set(complete.columns) or complete[columns].isna().all().all():
-        return []
+        return [], []
     rows = []
     for variant, group in variant_groups(complete):
         cells = []
-        for column, _, points in BEYOND:
-            found = summarize(group[column], bounds=(0.0, 1.0 if points else math.inf))
+        for column, _, points in shown:
+            # a corrupted copy may score above the clean one: the relative drop can be below 0
+            low = -math.inf if column.endswith("_drop") else 0.0
+            found = summarize(group[column], bounds=(low, 1.0 if points else math.inf))
             scale, digits = (100, 1) if points else (1, 3)
             if found["mean"] is None:
                 cells.append("-")
@@ -360,7 +389,7 @@ def beyond_rows(complete: pd.DataFrame) -> list[dict]:
                 cells.append(f"{found['mean'] * scale:.{digits}f} [{found['ci_low'] * scale:.{digits}f}, "
                              f"{found['ci_high'] * scale:.{digits}f}]")
         rows.append({"variant": variant, "n": len(group), "cells": cells})
-    return rows
+    return rows, [heading for _, heading, _ in shown]
 
 
 def tta_rows(records: list[dict]) -> list[dict]:

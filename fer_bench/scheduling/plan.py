@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_bench.data.corrupted import check_makeable
 from fer_bench.data.formats import FERData
 from fer_bench.data.source import ENV_VAR, load_data, resolve_data_path
 from fer_bench.data.splits import Split, describe_splits, sanity_warnings, study_splits
@@ -110,6 +111,13 @@ def source_summary(data: FERData) -> dict:
     return summary
 
 
+def scores_corruptions(spec: LoadedSpec, trials: list[PlannedTrial], overrides: Overrides) -> bool:
+    """Whether a trial of the spec (or its search) scores FER-2013-C."""
+    if overrides.corruptions is not None:
+        return overrides.corruptions == "on"
+    return spec.spec.training.corruptions or any(t.trial.config["training"]["corruptions"] for t in trials)
+
+
 def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides,
                only: str | None = None, proposal: tuple[str, dict] | None = None) -> list[PlannedSpec]:
     """Validate every spec and load its data before anything trains: bad input fails early. `proposal`
@@ -147,6 +155,8 @@ def plan_specs(paths: list[str], data_flag: str | None, overrides: Overrides,
             trials = [planner.plan(t) for t in expand(spec, overrides)]
         if only is not None:
             trials = [t for t in trials if fnmatch.fnmatchcase(t.trial_id, only)]
+        if scores_corruptions(spec, trials, overrides):
+            check_makeable(planner.data, f"{spec.path}: training.corruptions")
         planned.append(PlannedSpec(spec, trials, planner, overrides, only))
     if only is not None and not any(p.trials or (p.loaded.spec.search and p.strategies) for p in planned):
         raise UserError(f"--only {only!r} matches no trial id of a sweep and no strategy of a search in "

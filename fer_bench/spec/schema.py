@@ -40,6 +40,7 @@ LATER_KEYS: dict[tuple[str, ...], Any] = {
     ("training", "steps_per_execution"): 1,
     ("training", "loop"): "fit",
     ("training", "shuffle"): True,
+    ("training", "corruptions"): False,
 }
 
 
@@ -126,6 +127,9 @@ class TrainingSpec(Strict):
     schedule: ScheduleSpec | None = None  # a rate set every step; the optimizer's learning_rate is its peak
     label_smoothing: float = Field(default=0.0, ge=0.0, lt=1.0)
     tta: Literal["none", "flip", "ten_crop"] = "none"  # test-time views averaged, reported beside single-view
+    # score the final weights on FER-2013-C too (data/corrupted.py); off by default: on the study model it
+    # costs about a quarter of a trial's time on a CPU (docs/robustness.md)
+    corruptions: bool = False
     stop_at_val_accuracy: float | None = Field(default=None, gt=0.0, le=1.0)  # time-to-accuracy: stop there
     # a planned budget, not a guard: no epoch starts that would end past it, and the trial is scored as usual
     budget_s: float | None = Field(default=None, gt=0)

@@ -19,6 +19,7 @@ from fer_bench.spec.search import hyperband_budget
 
 LOOPS = ("fit", "device")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+SWITCH = ("on", "off")
 GROUP_SIZES = "a group size N > 0, auto or off"
 
 
@@ -38,6 +39,8 @@ def override_problem(key: str, value) -> str | None:
         return None if ok else "a positive number of seconds"
     if key == "together":
         return None if value in ("auto", "off") or is_count(value) else GROUP_SIZES
+    if key == "corruptions":
+        return None if value in SWITCH else " or ".join(SWITCH)
     return None if is_count(value) else "a positive integer"
 
 
@@ -57,6 +60,7 @@ class Overrides:
     precision: str | None = None  # "float32" is the spec's default, null
     search_seed: int | None = None  # search.seed: the oracles' seed; enters the ids of random and Bayesian trials
     together: int | str | None = None  # training.together: how trials train, not what; it enters no id
+    corruptions: str | None = None  # "on" or "off": training.corruptions, what is scored (FER-2013-C)
 
     @classmethod
     def checked(cls, **values) -> "Overrides":
@@ -74,9 +78,9 @@ class Overrides:
         paths = {"epochs": "training.epochs", "max_train_samples": "dataset.max_train_samples",
                  "max_eval_samples": "dataset.max_eval_samples", "trial_timeout": "training.timeout_s",
                  "budget": "training.budget_s", "loop": "training.loop", "precision": "training.mixed_precision",
-                 "together": "training.together"}
-        return {paths[k]: None if (k, v) == ("precision", "float32") else v
-                for k, v in self.as_dict().items() if k in paths}
+                 "together": "training.together", "corruptions": "training.corruptions"}
+        values = {**self.as_dict(), **({"corruptions": self.corruptions == "on"} if self.corruptions else {})}
+        return {paths[k]: None if (k, v) == ("precision", "float32") else v for k, v in values.items() if k in paths}
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from fer_bench.data.corrupted import CorruptedPublicTest
 from fer_bench.data.formats import FERData
 from fer_bench.data.splits import Split
 from fer_bench.training.device_loop import DeviceSplit
@@ -14,6 +15,7 @@ class ArrayCache:
     def __init__(self, data: FERData):
         self.data = data
         self._arrays: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        self._corrupted: CorruptedPublicTest | None = None
 
     def get(self, split: Split) -> tuple[np.ndarray, np.ndarray]:
         key = split.indices.tobytes()
@@ -27,3 +29,9 @@ class ArrayCache:
         if key not in self._arrays:
             self._arrays[key] = DeviceSplit.put(self.data, split)
         return self._arrays[key]
+
+    def corrupted(self) -> CorruptedPublicTest:
+        """FER-2013-C of this data (made on first use, then read from its cache)."""
+        if self._corrupted is None:
+            self._corrupted = CorruptedPublicTest(self.data)
+        return self._corrupted

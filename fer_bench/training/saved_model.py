@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from fer_bench.data.corrupted import check_makeable
 from fer_bench.errors import UserError
 from fer_bench.records import FORMAT_VERSION, RECORD, check_results_dir, trial_dir
 from fer_bench.storage import write_json_atomic
@@ -19,7 +20,7 @@ SUFFIXES = (".keras", ".h5")
 
 
 def evaluate_saved(model_path: Path, data_flag: str | None, out: Path, name: str, max_eval_samples: int | None,
-                   device: str, command: list[str]) -> dict:
+                   device: str, command: list[str], corruptions: bool = False) -> dict:
     started = time.time()
     check_request(model_path, name)
     from fer_bench.spec.schema import DatasetSpec
@@ -36,12 +37,14 @@ def evaluate_saved(model_path: Path, data_flag: str | None, out: Path, name: str
     from fer_bench.training.scoring import TEST_SPLITS, sample_predictions
 
     data = load_data(resolve_data_path(data_flag))
+    if corruptions:  # one line now, not a failure after the other scores
+        check_makeable(data, f"{model_path}: --corruptions on")
     dataset = DatasetSpec(max_eval_samples=max_eval_samples)
     splits = study_splits(data, dataset.split_seed, dataset.validation_fraction, None, max_eval_samples)
     model_sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
     memory = MemoryWatch().start()
     eval_start = time.time()
-    results, metrics, audit = score(model, data, splits)
+    results, metrics, audit, extra = score(model, data, splits, env["device"]["kind"], corruptions)
     identity = hashlib.sha256(f"{model_sha}|{data.fingerprint}|{max_eval_samples}".encode()).hexdigest()[:8]
     variant = re.sub(r"[^A-Za-z0-9._-]+", "-", model_path.stem).strip("-.")[:60] or "model"
     trial_id = f"{variant}_s0_{identity}"
@@ -67,6 +70,7 @@ def evaluate_saved(model_path: Path, data_flag: str | None, out: Path, name: str
         "reliability": {n: reliability_bins(results[n]["probabilities"], results[n]["labels"]) for n in TEST_SPLITS},
         "predictions": sample_predictions(splits["public_test"], results["public_test"]["labels"],
                                           results["public_test"]["probabilities"], dataset.split_seed),
+        **extra,
         "timing": {"total_s": round(time.time() - started, 3), "eval_s": round(time.time() - eval_start, 3)},
         "memory": memory.stop(),
         "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
@@ -118,12 +122,22 @@ def load_checked(model_path: Path):
     return model
 
 
-def score(model, data, splits) -> tuple[dict, dict, dict]:
-    """Predictions per scored split, the record's metrics (with honest scores), and the data's audit."""
+def score(model, data, splits, device: str, corruptions: bool) -> tuple[dict, dict, dict, dict]:
+    """Predictions per scored split, the record's metrics (with honest scores), the data's audit, and the
+    record's running cost (and FER-2013-C scores where asked)."""
     from fer_bench.data.audit import load_audit
     from fer_bench.data.leakage import dedup_masks, honest_scores
     from fer_bench.training.arrays import ArrayCache
-    from fer_bench.training.scoring import TEST_SPLITS, evaluate, predicts, quality_metrics
+    from fer_bench.training.robustness import corruption_scores
+    from fer_bench.training.scoring import (
+        PREDICT_BATCH,
+        TEST_SPLITS,
+        corruption_metrics,
+        evaluate,
+        measured_running_cost,
+        predicts,
+        quality_metrics,
+    )
 
     arrays = ArrayCache(data)
     scored = {"validation": arrays.get(splits["validation"]), **{n: arrays.get(splits[n]) for n in TEST_SPLITS}}
@@ -137,4 +151,10 @@ def score(model, data, splits) -> tuple[dict, dict, dict]:
     metrics.update(honest_scores(predicts(model), dedup_masks(audit, data, splits), tests, metrics["val_accuracy"],
                                  scored["validation"]))
     metrics.update(quality_metrics(results["validation"]["probabilities"], results["validation"]["labels"], tests))
-    return results, metrics, audit
+    extra = {"running_cost": measured_running_cost(model, scored["public_test"][0], device, results["private_test"])}
+    if corruptions:
+        public = splits["public_test"]
+        extra["corruptions"] = corruption_scores(model, arrays.corrupted(), public.indices, scored["public_test"][1],
+                                                 metrics["public_test_accuracy"], PREDICT_BATCH)
+        metrics.update(corruption_metrics(extra["corruptions"]))
+    return results, metrics, audit, extra

@@ -1,5 +1,7 @@
 """The score phase of a trial: the held-out splits, honest scores, the best epoch's weights, test views."""
 
+import time
+
 import numpy as np
 
 from fer_bench.data.formats import EMOTIONS
@@ -9,14 +11,17 @@ from fer_bench.faults import fault_point
 from fer_bench.training.augment import predict_views, test_views
 from fer_bench.training.inputs import predict
 from fer_bench.training.quality import fit_temperature, quality, reliability_bins
+from fer_bench.training.robustness import corruption_scores
+from fer_bench.training.running_cost import running_cost, saved_bytes
 
 TEST_SPLITS = ("public_test", "private_test")
 PREDICT_BATCH = 256
 PREDICTION_SAMPLES = 24
 
 
-def score(model, monitor, inputs, validation: tuple[np.ndarray, np.ndarray]) -> dict:
-    """The record's scores of a trial that trained to its end: last and best epoch, on every split."""
+def score(model, monitor, inputs, validation: tuple[np.ndarray, np.ndarray], device: str) -> dict:
+    """The record's scores of a trial that trained to its end: last and best epoch, on every split; what the
+    final weights cost to run on `device` (the record's device kind)."""
     trial, training = inputs.trial, inputs.trial.config["training"]
     fault_point("evaluate", trial.slug)
     tests = {name: inputs.arrays.get(inputs.splits[name]) for name in TEST_SPLITS}
@@ -34,6 +39,13 @@ def score(model, monitor, inputs, validation: tuple[np.ndarray, np.ndarray]) -> 
                                           final["public_test"]["probabilities"], trial.split_seed),
         "best_epoch": monitor.best_epoch,
     }
+    if training["corruptions"]:
+        public = inputs.splits["public_test"]
+        scored["corruptions"] = corruption_scores(model, inputs.arrays.corrupted(), public.indices,
+                                                  tests["public_test"][1], final["public_test"]["accuracy"],
+                                                  PREDICT_BATCH)
+        scored["metrics"].update(corruption_metrics(scored["corruptions"]))
+    scored["running_cost"] = measured_running_cost(model, tests["public_test"][0], device, final["private_test"])
     best = final
     if monitor.best_epoch != last["epoch"] and monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
@@ -68,6 +80,18 @@ def quality_metrics(val_probabilities: np.ndarray, val_labels: np.ndarray, tests
     return found
 
 
+def measured_running_cost(model, images: np.ndarray, device: str, private_test: dict) -> dict:
+    """`private_test`: evaluate's result for PrivateTest, predicted after another split, so compiled already:
+    its pass is the throughput at PREDICT_BATCH."""
+    throughput = (len(private_test["labels"]), private_test["seconds"])
+    return {"saved_bytes": saved_bytes(model), **running_cost(model, images, device, throughput, PREDICT_BATCH)}
+
+
+def corruption_metrics(corruptions: dict) -> dict:
+    """The FER-2013-C summary among a record's metrics, where the report's tables and verdicts read them."""
+    return {"public_test_c_accuracy": corruptions["mean_accuracy"], "public_test_c_drop": corruptions["relative_drop"]}
+
+
 def scores(probabilities: np.ndarray, labels: np.ndarray, loss: str) -> dict:
     onehot = np.eye(len(EMOTIONS), dtype=np.float32)[labels]
     if loss == "categorical_crossentropy":
@@ -83,8 +107,11 @@ def scores(probabilities: np.ndarray, labels: np.ndarray, loss: str) -> dict:
 def evaluate(model, arrays: dict[str, tuple[np.ndarray, np.ndarray]], loss: str) -> dict:
     results = {}
     for name, (x, y) in arrays.items():
+        started = time.perf_counter()
         probabilities = predict(model, x, PREDICT_BATCH)
-        results[name] = {**scores(probabilities, y, loss), "probabilities": probabilities, "labels": y}
+        seconds = time.perf_counter() - started
+        results[name] = {**scores(probabilities, y, loss), "probabilities": probabilities, "labels": y,
+                         "seconds": seconds}
     return results
 
 

@@ -152,8 +152,10 @@ class TrialRun:
             # the last epoch's weights, kept before scoring
             continuation.keep_weights(self.built.model, inputs.trial, inputs.out_dir)
             eval_start = time.time()
-            record.update(score(self.built.model, monitor, inputs, (self.built.x_val, self.built.y_val)))
+            record.update(score(self.built.model, monitor, inputs, (self.built.x_val, self.built.y_val),
+                                self.run.env["device"]["kind"]))
             eval_s = time.time() - eval_start
+            self.run.progress.end_scoring(eval_s)
         record["status"] = status
         record["timing"] = trial_timing(monitor.history, len(inputs.splits["train"].indices), self.started,
                                         self.trained.fit_s, eval_s)

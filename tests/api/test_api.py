@@ -54,6 +54,9 @@ def comparable(record: dict) -> dict:
     kept["history"] = [{k: v for k, v in epoch.items() if not k.endswith("_s")} for epoch in record["history"]]
     kept["compilation"] = {k: v for k, v in record.get("compilation", {}).items() if k not in ("compile_s", "cache")}
     kept["model"] = {k: v for k, v in record["model"].items() if k != "source"}
+    # what the final weights cost to run: their size is computed, the latency and throughput are times
+    kept["running_cost"] = {k: v for k, v in record.get("running_cost", {}).items()
+                            if k not in ("latency_ms", "images_per_s")}
     return kept
 
 

@@ -275,6 +275,11 @@ CASES = [
      "'cnn' exists already"),
     ("compare-unknown-metric", "CLI: compare --metric that records do not hold",
      {"r/.keep": ""}, ["compare", "r", "r", "--metric", "f1"], "argument --metric: invalid choice: 'f1'"),
+    ("corruptions-flag", "CLI: --corruptions neither on nor off", {"s.yaml": GOOD},
+     ["run", "s.yaml", "--corruptions", "yes"], "argument --corruptions: invalid choice: 'yes'"),
+    ("corruptions-key", "spec: training.corruptions not a boolean",
+     {"s.yaml": GOOD + "training: {corruptions: some}\n"}, ["validate", "s.yaml"],
+     "training.corruptions: Input should be a valid boolean"),
 ]
 
 

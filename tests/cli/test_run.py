@@ -213,3 +213,21 @@ def test_split_seed_per_seed_draws_each_seeds_split_and_records_both_seeds(tmp_p
     assert sorted(r["trial_id"] for r in kept.values()) == sorted(p.trial_id for p in planned)
     for record in kept.values():
         jsonschema.validate(record, SCHEMA)
+
+
+@pytest.mark.slow
+def test_corruptions_on_scores_fer2013_c_into_the_record_and_off_keeps_the_trial_id(tmp_path):
+    spec = one_epoch_spec(tmp_path / "robust.yaml")
+    result = call_main("run", spec, "--out", tmp_path / "out", "--corruptions", "on")
+    assert result.returncode == 0, result.stderr
+    (record,) = records(tmp_path / "out").values()
+    jsonschema.validate(record, SCHEMA)
+    corruptions = record["corruptions"]
+    assert len(corruptions["accuracy"]) == 18 and all(len(v) == 5 for v in corruptions["accuracy"].values())
+    assert corruptions["clean_accuracy"] == record["metrics"]["public_test_accuracy"]
+    assert record["metrics"]["public_test_c_accuracy"] == corruptions["mean_accuracy"]
+    assert corruptions["images"] == record["data"]["n"]["public_test"] and record["overrides"]["corruptions"] == "on"
+    # off is the default: the same trial as the spec without the key, so its record is found, not retrained
+    plain = call_main("list", spec, "--out", tmp_path / "out", "--corruptions", "off")
+    assert plain.returncode == 0 and record["trial_id"] not in plain.stdout
+    assert call_main("list", spec, "--out", tmp_path / "out").stdout == plain.stdout

@@ -78,3 +78,17 @@ def write_spec_records(root: Path, spec_file: Path, keep_text: bool) -> None:
         path = root / loaded.spec.name / record["trial_id"] / "record.json"
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps(record))
+
+
+def made_records(root: Path, spec_text: str):
+    """(trial, record) per trial of a spec written to ROOT: a committed reference record made that trial's
+    (variant, parameters, seed, config, id), its scores still the template's, for the caller to set."""
+    loaded = load_spec(write(root / "spec.yaml", spec_text))
+    template = json.loads(next(TEMPLATES.glob("*/record.json")).read_text())
+    for trial in expand(loaded, Overrides()):
+        record = copy.deepcopy(template)
+        record.update(spec=loaded.spec.name, variant=trial.variant, params=trial.params, seed=trial.seed,
+                      config=trial.config, spec_content=loaded.text)
+        record["trial_id"] = trial.trial_id(record["data"]["fingerprint"])
+        record["data"]["path"] = str(root / "no-such-data.csv.gz")
+        yield trial, record

@@ -69,8 +69,8 @@ def test_variant_table_holds_the_recomputed_means(smoke, reports):
 def test_markdown_tables_keep_one_row_per_line(reports):
     _, texts = reports
     rows = [line for line in texts["md"].splitlines() if line.startswith("| dropout-")]
-    # the variant table (means ± spread) and the beyond-accuracy table: one row per variant each
-    assert len(rows) == 4 and all(row.endswith("|") and row.count("| dropout-") == 1 for row in rows)
+    # the variant table (means ± spread), the beyond-accuracy table and the running cost: one row per variant each
+    assert len(rows) == 6 and all(row.endswith("|") and row.count("| dropout-") == 1 for row in rows)
     assert len([row for row in rows if " ± " in row]) == 2
 
 
@@ -324,7 +324,9 @@ def test_each_spec_section_names_its_model(smoke, reports, tmp_path):
     """The smoke spec's one model by builder, size and MACs; two models in one spec, each with its variants."""
     record = records_of(smoke)[0]
     model = record["model"]
-    both(reports, f"Model: cnn, {model['parameters']:,} parameters, {model['macs_per_image'] / 1e6:,.1f} MMAC/image.")
+    saved = f"{record['running_cost']['saved_bytes'] / 1e6:,.1f} MB saved"
+    both(reports, f"Model: cnn, {model['parameters']:,} parameters, {model['macs_per_image'] / 1e6:,.1f} MMAC/image, "
+                  f"{saved}.")
 
     def widen(record):
         if record["variant"] == "dropout-0.25":
@@ -335,5 +337,5 @@ def test_each_spec_section_names_its_model(smoke, reports, tmp_path):
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "r.md").read_text()
     mmac = f"{model['macs_per_image'] / 1e6:,.1f} MMAC/image"
-    assert "Models: " in text and f"cnn, {model['parameters']:,} parameters, {mmac} (dropout-0)" in text
-    assert f"cnn (python: __main__.wide), 123 parameters, {mmac} (dropout-0.25)" in text
+    assert "Models: " in text and f"cnn, {model['parameters']:,} parameters, {mmac}, {saved} (dropout-0)" in text
+    assert f"cnn (python: __main__.wide), 123 parameters, {mmac}, {saved} (dropout-0.25)" in text

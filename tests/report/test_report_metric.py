@@ -1,16 +1,13 @@
 """`report --metric`: the verdicts and each spec's best variant go by a chosen score, on records whose
 scores are made so that accuracy and calibration disagree."""
 
-import copy
 import json
 
 import numpy as np
 import pytest
 from conftest import call_main, write
-from made_results import TEMPLATES, TINY
+from made_results import TINY, made_records
 
-from fer_bench.spec.load import load_spec
-from fer_bench.spec.trials import Overrides, expand
 from fer_bench.training.quality import reliability_bins
 
 SPEC = """name: calib
@@ -28,14 +25,7 @@ SPREAD = (-0.003, 0.001, -0.001, 0.003)
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     root = tmp_path_factory.mktemp("metric")
-    loaded = load_spec(write(root / "calib.yaml", SPEC))
-    template = json.loads(next(TEMPLATES.glob("*/record.json")).read_text())
-    for trial in expand(loaded, Overrides()):
-        record = copy.deepcopy(template)
-        record.update(spec="calib", variant=trial.variant, params=trial.params, seed=trial.seed, config=trial.config,
-                      spec_content=loaded.text)
-        record["trial_id"] = trial.trial_id(record["data"]["fingerprint"])
-        record["data"]["path"] = str(root / "no-such-data.csv.gz")
+    for trial, record in made_records(root, SPEC):
         accuracy, ece, nll = SCORES[trial.variant]
         noise = SPREAD[trial.seed]
         for split in ("val", "public_test", "private_test"):
