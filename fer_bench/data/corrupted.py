@@ -1,7 +1,7 @@
 """FER-2013-C: PublicTest under corruptions a webcam or a phone brings, at 5 severities (docs/robustness.md).
 
 The corruptions are ImageNet-C's (Hendrycks & Dietterich, 2019), from the `imagecorruptions` package
-(the imaug fork: the original fails on NumPy 2 and scikit-image >= 0.19), less four that do not fit a
+(the imaug fork: the original fails on NumPy 2 and scikit-image >= 0.19), less three that do not fit a
 48x48 grey face: `saturate` changes colour only, `spatter` paints coloured mud and water, and
 `elastic_transform` scatters black and white pixels at this size instead of warping the face. Two more
 hide a part of the face: a black band over the eyes and one over the mouth, placed where the mean
