@@ -55,14 +55,20 @@ def corrupt(images: np.ndarray, name: str, severity: int) -> np.ndarray:
         return occlude(images, name, severity)
     from imagecorruptions import corrupt as package_corrupt
 
+    # The package draws from NumPy's global generator: seed it for this corruption, and give the caller's
+    # state back afterwards.
+    state = np.random.get_state()
     np.random.seed((SEED + zlib.crc32(name.encode()) + severity) % 2**32)
-    out = np.empty_like(images)
-    for i, image in enumerate(images):
-        extra = {"seed": int(np.random.randint(2**31))} if name in SEEDED_BY_ARGUMENT else {}
-        # The package works on three channels; a grey face is three equal ones. Channel 0 is kept: noise
-        # drawn per channel and averaged back to grey would be a third as strong.
-        three = np.repeat(image[..., None], 3, axis=2)
-        out[i] = np.asarray(package_corrupt(three, severity=severity, corruption_name=name, **extra))[..., 0]
+    try:
+        out = np.empty_like(images)
+        for i, image in enumerate(images):
+            extra = {"seed": int(np.random.randint(2**31))} if name in SEEDED_BY_ARGUMENT else {}
+            # The package works on three channels; a grey face is three equal ones. Channel 0 is kept: noise
+            # drawn per channel and averaged back to grey would be a third as strong.
+            three = np.repeat(image[..., None], 3, axis=2)
+            out[i] = np.asarray(package_corrupt(three, severity=severity, corruption_name=name, **extra))[..., 0]
+    finally:
+        np.random.set_state(state)
     return out
 
 

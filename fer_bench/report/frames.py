@@ -19,7 +19,8 @@ METRICS = ("train_accuracy", "val_accuracy", "public_test_accuracy", "private_te
            "public_test_c_accuracy", "public_test_c_drop")
 # What the final weights cost to run (training/running_cost.py): frame column -> path in the record's block
 RUNNING_COST = {"saved_bytes": ("saved_bytes",), "latency_ms": ("latency_ms", "median"),
-                "latency_ms_p90": ("latency_ms", "p90"), "inference_images_per_s": ("images_per_s",)}
+                "latency_ms_p90": ("latency_ms", "p90"), "inference_images_per_s": ("images_per_s",),
+                "inference_batch": ("batch",)}
 
 
 def read_all(paths) -> list[dict]:

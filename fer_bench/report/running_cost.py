@@ -8,8 +8,8 @@ from fer_bench.report.order import variant_groups
 
 
 def rows(complete: pd.DataFrame) -> list[dict]:
-    """Per variant: saved size, one-image latency (median and p90, medians over seeds) and throughput at batch
-    256; none where no record measured them."""
+    """Per variant: saved size, one-image latency (median and p90, medians over seeds) and throughput at the
+    batch the records name (256, or the whole split where it is smaller); none where no record measured them."""
     if "latency_ms" not in complete or complete["latency_ms"].isna().all():
         return []
     found = []
@@ -22,8 +22,15 @@ def rows(complete: pd.DataFrame) -> list[dict]:
                       "latency_ms": measured["latency_ms"].median(),
                       "latency_ms_p90": measured["latency_ms_p90"].median(),
                       "images_per_s": measured["inference_images_per_s"].median(),
+                      "batch": _batches(measured),
                       "device": ", ".join(sorted(set(measured["device_kind"].dropna()))) or "-"})
     return found
+
+
+def _batches(measured: pd.DataFrame) -> str:
+    if "inference_batch" not in measured:
+        return "-"
+    return ", ".join(str(int(b)) for b in sorted(set(measured["inference_batch"].dropna()))) or "-"
 
 
 def pareto_front(points: list[tuple[str, float, float]], lower_is_better: bool = False) -> list[str]:

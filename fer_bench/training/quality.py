@@ -10,6 +10,8 @@
   log T), so that ranking (accuracy) and calibration can be told apart: scaling changes no prediction.
 """
 
+import warnings
+
 import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.metrics import balanced_accuracy_score, brier_score_loss, f1_score, log_loss
@@ -65,8 +67,13 @@ def quality(probabilities: np.ndarray, labels: np.ndarray, temperature: float | 
     classes = list(range(CLASSES))
     normalized = probabilities.astype(np.float64)  # float32 softmax rows sum to 1 within 1e-7 only
     normalized /= normalized.sum(axis=1, keepdims=True)
+    with warnings.catch_warnings():
+        # A small split (a sample, --max-eval-samples) may lack a class the model predicts: balanced accuracy is
+        # then the mean recall over the classes present, as documented; sklearn's warning would only be noise.
+        warnings.filterwarnings("ignore", "y_pred contains classes not in y_true")
+        balanced = float(balanced_accuracy_score(labels, predicted))
     found = {
-        "balanced_accuracy": float(balanced_accuracy_score(labels, predicted)),
+        "balanced_accuracy": balanced,
         "macro_f1": float(f1_score(labels, predicted, labels=classes, average="macro", zero_division=0)),
         "nll": float(log_loss(labels, normalized, labels=classes)),
         "brier": float(brier_score_loss(labels, normalized, labels=classes, scale_by_half=False)),

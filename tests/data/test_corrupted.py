@@ -57,6 +57,14 @@ def test_a_corruption_is_the_same_every_time(sample, name):
     assert np.array_equal(first, corrupt(images, name, 3))
 
 
+def test_corrupting_leaves_numpys_global_generator_as_it_found_it(sample):
+    np.random.seed(7)
+    expected = np.random.random(3)
+    np.random.seed(7)
+    corrupt(faces(sample)[:4], "gaussian_noise", 2)
+    assert np.array_equal(np.random.random(3), expected)
+
+
 def test_occlusion_blackens_its_band_and_nothing_else(sample):
     images = np.full((2, 48, 48), 200, dtype=np.uint8)
     for name, centre in OCCLUSIONS.items():

@@ -67,7 +67,7 @@ def test_the_report_shows_fer2013_c_and_the_running_cost(results, tmp_path):
             "40.0% on average against 55.0% clean") in text
     assert "On the Pareto front (no variant both faster and better): dropout-0, dropout-0.25." in text
     cost = next(line for line in text.splitlines() if line.startswith("| dropout-0.5 | 3 | 1.00 |"))
-    assert "| 4.00 | 6.00 | 250 | cpu |" in cost
+    assert "| 4.00 | 6.00 | 250 | 256 | cpu |" in cost  # the batch the throughput was measured at
     assert "1.0 MB saved" in text  # the model line
 
 
