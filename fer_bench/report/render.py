@@ -30,6 +30,7 @@ from fer_bench.report.power import MOST_SEEDS
 from fer_bench.report.reference import ANCHORS, STUDY
 from fer_bench.report.search import distinct_runs, in_strategy_order, search_section
 from fer_bench.report.stats import summarize
+from fer_bench.report.time_to_target import target_rows, target_summary
 from fer_bench.report.variance import components
 from fer_bench.report.verdict import compare_best
 from fer_bench.storage import check_writable
@@ -173,6 +174,7 @@ def spec_section(name: str, trials: pd.DataFrame, history: pd.DataFrame, records
         "importance": importance_section(name, spec_records, store),
         "tta": sort_rows(tta_rows(distinct), order),
         "targets": sort_rows(target_rows(distinct), order),
+        "target_summary": sort_rows(target_summary(distinct), order),
     }
     if any(r["config"]["dataset"].get("protocol") == "full-train" for r in spec_records):
         section["warnings"].append("protocol full-train: trained on all of Training; the validation column is "
@@ -406,13 +408,6 @@ def tta_rows(records: list[dict]) -> list[dict]:
             row[f"{metric}_tta"] = float(np.mean([r["tta"][metric] for r in group]))
         out.append(row)
     return out
-
-
-def target_rows(records: list[dict]) -> list[dict]:
-    empty = dict.fromkeys(("epoch", "epochs", "since_process_start_s", "public_test_accuracy",
-                           "private_test_accuracy"))
-    return [{"variant": r["variant"], "seed": r["seed"], **empty, **r["time_to_target"]}
-            for r in records if r.get("time_to_target")]
 
 
 def _description(record: dict) -> str:
