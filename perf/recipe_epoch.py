@@ -59,9 +59,9 @@ def main() -> None:
     built = build(config, (x, y), (xv, yv))
     model_s = time.perf_counter() - started
     ready = time.time() - process_start
-    inputs = fit_inputs(x, y, (xv, yv), batch, training["shuffle"])
-    pipeline_s = timed(lambda: [None for _ in inputs["x"]] if not isinstance(inputs["x"], np.ndarray) else None)
-    # (on JAX and torch fit reads the arrays themselves: no pipeline to time)
+    inputs = {**fit_inputs(x, y, (xv, yv), batch, training["shuffle"]), "validation_data": None}
+    # On JAX and torch fit reads the arrays themselves: no pipeline to time there.
+    pipeline_s = 0.0 if isinstance(inputs["x"], np.ndarray) else timed(lambda: sum(1 for _ in inputs["x"]))
     layers = augmentation_layers(training["augmentation"])
 
     def augment():
@@ -73,8 +73,7 @@ def main() -> None:
     augment()  # its first call traces
     augmentation_s = timed(augment)
     built.model.fit(x[:2 * batch], y[:2 * batch], batch_size=batch, epochs=1, verbose=0)  # compile outside
-    epoch_s = timed(lambda: built.model.fit(**fit_inputs(x, y, (xv, yv), batch, training["shuffle"]) | {
-        "validation_data": None}, epochs=1, verbose=0))
+    epoch_s = timed(lambda: built.model.fit(**inputs, epochs=1, verbose=0))
     predict(built.model, xv[:batch], batch)
     validation_s = timed(lambda: predict(built.model, xv, batch))
     found = {"spec": Path(args.spec).name, "precision": policy["chosen"], "train_images": len(x),
