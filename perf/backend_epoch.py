@@ -1,6 +1,6 @@
 """Training throughput of one model under the Keras backend that KERAS_BACKEND names, on real
-images; one JSON line on stdout. The benchmark suite runs it once per installed backend, since a
-process binds one backend.
+images read as a run reads them (fer_bench/training/inputs.py); one JSON line on stdout. The
+benchmark suite runs it once per installed backend, since a process binds one backend.
 
     KERAS_BACKEND=jax python perf/backend_epoch.py small_cnn 1024 3 [PRECISION]
 
@@ -30,16 +30,21 @@ def main(model_name: str, images: int, rounds: int, asked: str = "float32") -> N
 
     from fer_bench.data.source import load_data, resolve_data_path
     from fer_bench.data.splits import study_splits
+    from fer_bench.training.inputs import fit_inputs
 
     data = load_data(resolve_data_path(None))
     split = study_splits(data, 1302, max_train_samples=images)["train"]
     x, y = split.x(data), np.eye(7, dtype=np.float32)[split.y(data)]
     model = bench_model(model_name)
+    # What a run's fit reads: Keras's stock array pipeline would add tf.data's autotuner waits at the
+    # epoch's end (docs/performance.md#bfloat16-on-a-cpu), idle seconds that are no precision's.
+    inputs = fit_inputs(x, y, (x[:64], y[:64]), batch_size=64, shuffle=True)
+    del inputs["validation_data"]
     model.fit(x[:128], y[:128], batch_size=64, epochs=1, verbose=0)  # compilation outside the timing
     seconds = []
     for _ in range(rounds):
         started = time.perf_counter()
-        model.fit(x, y, batch_size=64, epochs=1, verbose=0)  # History reads the logs: the device is done
+        model.fit(**inputs, epochs=1, verbose=0)  # History reads the logs: the device is done
         seconds.append(time.perf_counter() - started)
     median = statistics.median(seconds)
     print(json.dumps({"backend": keras.backend.backend(), "model": model_name, "images": len(x), "precision": policy,
