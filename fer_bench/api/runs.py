@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -34,7 +35,8 @@ def run(spec: SpecLike | list[SpecLike], *, data: str | os.PathLike | None = Non
         search_seed: int | None = None, corruptions: Literal["on", "off"] | None = None) -> pandas.DataFrame:
     """Train every trial of the spec(s) that has no record yet, as `fer-bench run` does, and return the
     records of those specs, one row per trial (`fer_bench.load_records`'s columns). A trial that fails,
-    diverges or times out does not raise: its row says so (`status`, `error`).
+    diverges or times out does not raise: its row says so (`status`, `error`). The records' times
+    "since process start" count from this call, not from the (notebook's) process start.
 
     Args:
         spec: a spec file, a shipped spec's name (`"dropout"`), a dict in the spec's YAML layout (written
@@ -71,6 +73,8 @@ def run(spec: SpecLike | list[SpecLike], *, data: str | os.PathLike | None = Non
         fer_bench.WriteError: records could not be written; every record written before is intact.
         KeyboardInterrupt: as Ctrl-C on the CLI; every finished trial keeps its record.
     """
+    # A notebook's kernel may have started hours ago: the call is this run's start.
+    called_at = time.time()
     from fer_bench.report.frames import report_records, trials_frame
     from fer_bench.scheduling.local import run_specs
 
@@ -85,7 +89,8 @@ def run(spec: SpecLike | list[SpecLike], *, data: str | os.PathLike | None = Non
                *[token for key, value in values.items() if value is not None for token in (FLAGS[key], str(value))]]
     with BUILDERS.registered(as_builders(models), "models"):
         finished = run_specs(paths, os.fspath(data) if data else None, overrides, out, device, rerun,
-                             quiet=progress == "off", command=command, only=only, progress=progress_kind(progress))
+                             quiet=progress == "off", command=command, only=only, progress=progress_kind(progress),
+                             clock_start=called_at)
     folders = [out / name for name in finished.spec_names]
     return trials_frame(report_records([folder for folder in folders if folder.is_dir()]))
 

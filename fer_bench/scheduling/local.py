@@ -57,9 +57,12 @@ class RunContext:
 def run_specs(paths: list[str], data_flag: str | None, overrides: Overrides, out: Path, device: str,
               rerun: bool, quiet: bool, command: list[str], only: str | None = None,
               tensorboard: bool = False, tracker=None, proposal: tuple[str, dict] | None = None,
-              progress=None) -> Finished:
-    """`progress`: the Progress class that shows the run (the API's bar, api/bars.py); lines by default."""
-    started, process_start = time.time(), process_start_time()
+              progress=None, clock_start: float | None = None) -> Finished:
+    """`progress`: the Progress class that shows the run (the API's bar, api/bars.py); lines by default.
+    `clock_start`: where the trials' "since process start" clocks start (the API's call); the process's
+    start by default."""
+    started = time.time()
+    process_start = process_start_time() if clock_start is None else clock_start
     out = check_results_dir(out)
     fault_point("data")
     planned = plan_specs(paths, data_flag, overrides, only, proposal)

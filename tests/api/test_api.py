@@ -2,8 +2,10 @@
 models given as callables for one call, and the CLI's `--model-file`; mistakes raise, never exit."""
 
 import json
+import time
 
 import jsonschema
+import psutil
 import pytest
 from conftest import REPO, call_main, write
 
@@ -73,14 +75,21 @@ def model_file(tmp_path):
 
 @pytest.mark.slow
 def test_run_from_python_records_what_the_cli_records(tmp_path):
+    """The same records, times apart. The CLI's clock starts at the process's start (here the test
+    worker's, in this process), the API's at its call: a notebook's kernel may be hours old."""
     spec = write(tmp_path / "same.yaml", TINY)
+    process_age = time.time() - psutil.Process().create_time()
     cli = call_main("run", spec, "--out", tmp_path / "cli", "--quiet")
     assert cli.returncode == 0, cli.stderr[-2000:]
+    called = time.time()
     frame = fer_bench.run(spec, out=tmp_path / "api", progress="off")
+    call_s = time.time() - called
     assert sorted(frame["trial_id"]) == sorted(by_id(tmp_path / "cli")) and set(frame["status"]) == {"complete"}
     ours, theirs = by_id(tmp_path / "api"), by_id(tmp_path / "cli")
     for trial_id, record in theirs.items():
         assert comparable(ours[trial_id]) == comparable(record), trial_id
+        assert record["history"][0]["since_process_start_s"] > process_age
+        assert ours[trial_id]["history"][0]["since_process_start_s"] <= call_s
     assert ours[trial_id]["command"][:2] == ["fer-bench", "run"]  # the command that redoes it
 
 
