@@ -5,8 +5,10 @@ copies when it is at most THRESHOLD_RMS (5 grey levels: on the full set, nearest
 distances fall into an empty gap between 5 and 6; re-encoded copies sit below 5, different faces
 well above 10). An image is blank when its pixels' standard deviation is under BLANK_STD.
 
-All pairs are found with matrix products, first on 16x16 block means (a block-mean distance is
-never larger than the full one, so no pair is missed), then checked at full resolution.
+All pairs are found with matrix products, first on 8x8 block means (a block-mean distance is
+never larger than the full one, so no pair is missed), each pair once (j > i), then checked at full
+resolution: on the full set 3,319 candidates for 2,613 pairs, in 3 s on this 2-core CPU where 16x16
+means over every ordered pair took 13 s.
 """
 
 import contextlib
@@ -23,27 +25,33 @@ from fer_bench.storage import cache_dir, write_json_atomic
 AUDIT_VERSION = 1
 THRESHOLD_RMS = 5.0
 BLANK_STD = 3.0
-_BLOCK = 3  # 48 = 16 blocks of 3 pixels
+_BLOCK = 6  # 48 = 8 blocks of 6 pixels
 _CHUNK = 2048
 
 
 def near_pairs(pixels: np.ndarray, threshold: float = THRESHOLD_RMS) -> np.ndarray:
     """Rows (i, j, rms) with i < j and rms <= threshold, as a float array of shape (k, 3)."""
     n = len(pixels)
-    full = pixels.reshape(n, -1).astype(np.float32)
-    small = pixels.reshape(n, 16, _BLOCK, 16, _BLOCK).astype(np.float32).mean(axis=(2, 4)).reshape(n, -1)
+    side = 48 // _BLOCK
+    small = pixels.reshape(n, side, _BLOCK, side, _BLOCK).astype(np.float32).mean(axis=(2, 4)).reshape(n, -1)
     norms = np.einsum("ij,ij->i", small, small)
     limit = (threshold + 0.5) ** 2 * small.shape[1]  # slack for float32 rounding; checked exactly below
     found = []
     for start in range(0, n, _CHUNK):
-        rows = slice(start, min(start + _CHUNK, n))
-        squared = norms[rows, None] + norms[None, :] - 2.0 * (small[rows] @ small.T)
+        end = min(start + _CHUNK, n)
+        squared = small[start:end] @ small[start:].T  # against the rows from `start` on: each pair once
+        squared *= -2.0
+        squared += norms[start:end, None]
+        squared += norms[None, start:]
         i, j = np.nonzero(squared <= limit)
         i += start
+        j += start
         keep = j > i
         found.append(np.stack([i[keep], j[keep]], axis=1))
     candidates = np.concatenate(found) if found else np.zeros((0, 2), int)
-    rms = np.sqrt(np.mean(np.square(full[candidates[:, 0]] - full[candidates[:, 1]]), axis=1))
+    flat = pixels.reshape(n, -1)
+    difference = flat[candidates[:, 0]].astype(np.float32) - flat[candidates[:, 1]].astype(np.float32)
+    rms = np.sqrt(np.mean(np.square(difference), axis=1))
     close = rms <= threshold
     return np.column_stack([candidates[close], rms[close]])
 
