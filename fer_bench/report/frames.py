@@ -1,9 +1,12 @@
 """Records on disk -> pandas DataFrames: one row per trial, or one row per trial and epoch."""
 
 import json
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from sklearn.metrics import balanced_accuracy_score, f1_score
 
 from fer_bench.errors import UserError
 from fer_bench.records import iter_records, reached_accuracy
@@ -100,6 +103,11 @@ def trials_frame(records: list[dict]) -> pd.DataFrame:
         for key in METRICS:
             row[key] = (r.get("metrics") or {}).get(key)
             row[f"best_{key}"] = (r.get("best_metrics") or {}).get(key)
+        for prefix, matrices in (("", r.get("confusion_matrix")), ("best_", r.get("best_confusion_matrix"))):
+            for split, matrix in (matrices or {}).items():
+                if f"{split}_macro_f1" in METRICS and row.get(f"{prefix}{split}_macro_f1") is None:
+                    row.update({f"{prefix}{split}_{key}": value
+                                for key, value in class_balance_from_confusion(matrix).items()})
         for column, path in RUNNING_COST.items():
             row[column] = _dig(r.get("running_cost"), path)
         reached = reached_accuracy(r)
@@ -109,6 +117,24 @@ def trials_frame(records: list[dict]) -> pd.DataFrame:
             row[f"seconds_to_{threshold}"] = hit["since_fit_start_s"] if hit else None
         rows.append(row)
     return _numeric(pd.DataFrame(rows), [*METRICS, *(f"best_{key}" for key in METRICS), *RUNNING_COST])
+
+
+def class_balance_from_confusion(matrix: list[list[int]]) -> dict:
+    """Balanced accuracy and macro-F1 (scikit-learn's, as training/quality.py scores them) of the predictions a
+    confusion matrix counts: exact, so records from before these metrics (e.g. results/reference/h100-jax) get
+    them on the splits whose matrix they kept. Calibration needs the probabilities, which such records lack."""
+    counts = np.asarray(matrix, dtype=int)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.sum() == 0:
+        return {}
+    true, predicted = np.nonzero(counts)
+    weights = counts[true, predicted]
+    true, predicted = np.repeat(true, weights), np.repeat(predicted, weights)
+    with warnings.catch_warnings():  # a class predicted but absent from the split: as in training/quality.py
+        warnings.filterwarnings("ignore", "y_pred contains classes not in y_true")
+        balanced = float(balanced_accuracy_score(true, predicted))
+    return {"balanced_accuracy": balanced,
+            "macro_f1": float(f1_score(true, predicted, labels=list(range(len(counts))), average="macro",
+                                       zero_division=0))}
 
 
 def _dig(block: dict | None, path: tuple[str, ...]):

@@ -337,6 +337,11 @@ BEYOND = (("val_balanced_accuracy", "validation balanced accuracy %", True),
           ("public_test_c_drop", "drop from clean %", True))
 # Present in records scored with training.corruptions only: a column where some trial has it
 OPTIONAL_BEYOND = ("public_test_c_accuracy", "public_test_c_drop")
+# Records without probabilities (from before these scores): what their confusion matrices give (frames.py)
+FROM_MATRICES = (("public_test_balanced_accuracy", "PublicTest balanced accuracy %", True),
+                 ("public_test_macro_f1", "PublicTest macro-F1 %", True),
+                 ("private_test_balanced_accuracy", "PrivateTest balanced accuracy %", True),
+                 ("private_test_macro_f1", "PrivateTest macro-F1 %", True))
 
 
 def describe_model(row: dict) -> str:
@@ -370,8 +375,9 @@ def model_rows(records: list[dict]) -> list[dict]:
 def beyond_rows(complete: pd.DataFrame) -> tuple[list[dict], list[str]]:
     """Per variant: class balance, calibration and (where scored) FER-2013-C, mean [95% interval] over seeds;
     and the headings. None where the records predate these scores."""
+    scored = "val_ece" in complete and complete["val_ece"].notna().any()
     shown = [entry for entry in BEYOND if entry[0] not in OPTIONAL_BEYOND
-             or (entry[0] in complete and complete[entry[0]].notna().any())]
+             or (entry[0] in complete and complete[entry[0]].notna().any())] if scored else list(FROM_MATRICES)
     columns = [column for column, _, _ in shown]
     if not set(columns) <= set(complete.columns) or complete[columns].isna().all().all():
         return [], []
