@@ -12,11 +12,10 @@ from made_results import LISTED_VARIANTS, ORDER_VARIANTS, TINY, UNREAD_VARIANTS,
 from scipy import stats
 
 from fer_bench import load_records
-from fer_bench.records import iter_records
 from fer_bench.report import figures
 from fer_bench.report.compare import compare, load_side, write_page
 from fer_bench.report.export import export_trials
-from fer_bench.report.frames import history_frame, read_all
+from fer_bench.report.frames import history_frame, read_all, report_records
 from fer_bench.report.order import natural_key, variant_order, variant_positions
 from fer_bench.report.render import markdown_anchors, render_report, variant_summary
 from fer_bench.report.stats import summarize
@@ -98,9 +97,9 @@ def test_natural_order_where_the_spec_cannot_say():
 
 
 def test_search_variants_come_in_trial_number_order():
-    root = REPO / "results" / "reference" / "cpu-search"
+    root = REPO / "results" / "reference" / "cpu-search-seeds"
     first = {}
-    for _, record in iter_records(root):
+    for record in report_records([root]):  # variants as the report names them: with their epochs
         number = record["search"]["trial_number"]
         first[record["variant"]] = min(number, first.get(record["variant"], number))
     order = variant_order(load_records(root))
