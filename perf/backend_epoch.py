@@ -37,7 +37,8 @@ def main(model_name: str, images: int, rounds: int, asked: str = "float32") -> N
     x, y = split.x(data), np.eye(7, dtype=np.float32)[split.y(data)]
     model = bench_model(model_name)
     # What a run's fit reads: Keras's stock array pipeline would add tf.data's autotuner waits at the
-    # epoch's end (docs/performance.md#bfloat16-on-a-cpu), idle seconds that are no precision's.
+    # epoch's end, idle seconds that are no precision's (docs/performance.md, "The 'slow bfloat16
+    # processes' were waits at the epoch's end").
     inputs = fit_inputs(x, y, (x[:64], y[:64]), batch_size=64, shuffle=True)
     del inputs["validation_data"]
     model.fit(x[:128], y[:128], batch_size=64, epochs=1, verbose=0)  # compilation outside the timing
