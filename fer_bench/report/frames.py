@@ -46,6 +46,7 @@ def report_records(paths) -> list[dict]:
     """read_all, where a search's trials have different budgets each one's variant naming its epochs."""
     records = read_all(paths)
     label_budgets(records)
+    label_precisions(records)
     return records
 
 
@@ -76,6 +77,23 @@ def label_budgets(records: list[dict]) -> None:
         for record in searched:
             epochs, continued = budget(record)
             record["variant"] += f" ({epochs} epoch{'' if epochs == 1 else 's'}{', continued' if continued else ''})"
+
+
+def precision(record: dict) -> str:
+    """What the trial trained in: the record's choice, else what its configuration asked (float32 by default)."""
+    chosen = (record.get("precision") or {}).get("chosen")
+    return chosen or ((record.get("config") or {}).get("training") or {}).get("mixed_precision") or "float32"
+
+
+def label_precisions(records: list[dict]) -> None:
+    """Where one variant was trained in more than one precision (`run --precision auto` beside float32 runs
+    of the same spec), each names its precision: the tables would otherwise average the two as seeds of one."""
+    found: dict[tuple, set[str]] = {}
+    for record in records:
+        found.setdefault((record["spec"], record.get("variant")), set()).add(precision(record))
+    for record in records:
+        if record.get("variant") is not None and len(found[(record["spec"], record["variant"])]) > 1:
+            record["variant"] += f" ({precision(record)})"
 
 
 def trials_frame(records: list[dict]) -> pd.DataFrame:
