@@ -144,15 +144,22 @@ def class_balance_from_confusion(matrix: list[list[int]]) -> dict:
     counts = np.asarray(matrix, dtype=int)
     if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.sum() == 0:
         return {}
-    true, predicted = np.nonzero(counts)
-    weights = counts[true, predicted]
-    true, predicted = np.repeat(true, weights), np.repeat(predicted, weights)
+    true, predicted = label_pairs(counts)
     with warnings.catch_warnings():  # a class predicted but absent from the split: as in training/quality.py
         warnings.filterwarnings("ignore", "y_pred contains classes not in y_true")
         balanced = float(balanced_accuracy_score(true, predicted))
     return {"balanced_accuracy": balanced,
             "macro_f1": float(f1_score(true, predicted, labels=list(range(len(counts))), average="macro",
                                        zero_division=0))}
+
+
+def label_pairs(matrix) -> tuple[np.ndarray, np.ndarray]:
+    """The (true, predicted) labels a confusion matrix counts, one pair per image: what scikit-learn's
+    metrics take."""
+    counts = np.asarray(matrix, dtype=int)
+    true, predicted = np.nonzero(counts)
+    weights = counts[true, predicted]
+    return np.repeat(true, weights), np.repeat(predicted, weights)
 
 
 def _dig(block: dict | None, path: tuple[str, ...]):

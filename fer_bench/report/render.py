@@ -21,7 +21,7 @@ from fer_bench.data.formats import EMOTIONS
 from fer_bench.errors import UserError, WriteError
 from fer_bench.records import ACCURACY_THRESHOLDS
 from fer_bench.report import figures, reliability, robustness, running_cost
-from fer_bench.report.frames import history_frame, report_records, trials_frame
+from fer_bench.report.frames import history_frame, label_pairs, report_records, trials_frame
 from fer_bench.report.importance import importance_section
 from fer_bench.report.labels import LOWER_IS_BETTER, in_points, metric_label, metric_rows, score_label
 from fer_bench.report.order import sort_rows, variant_groups, variant_order
@@ -460,8 +460,7 @@ def study_rows(name: str, summary: pd.DataFrame, best: str) -> list[dict]:
 
 
 def per_class(matrix: np.ndarray) -> list[dict]:
-    true = np.repeat(np.arange(len(EMOTIONS)), matrix.sum(axis=1))
-    predicted = np.concatenate([np.repeat(np.arange(len(EMOTIONS)), row) for row in matrix])
+    true, predicted = label_pairs(matrix)
     precision, recall, f1, support = precision_recall_fscore_support(
         true, predicted, labels=range(len(EMOTIONS)), zero_division=0)
     return [{"emotion": e, "precision": p, "recall": r, "f1": f, "support": int(s)}
