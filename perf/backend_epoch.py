@@ -25,23 +25,12 @@ def main(model_name: str, images: int, rounds: int, asked: str = "float32") -> N
 
     policy = precision.choose(asked, keras.backend.backend(), device)
     keras.config.set_dtype_policy(policy["chosen"])
-    import numpy as np
-    from models import bench_model
+    from models import warmed_up_on_real_images
 
-    from fer_bench.data.source import load_data, resolve_data_path
-    from fer_bench.data.splits import study_splits
-    from fer_bench.training.inputs import fit_inputs
-
-    data = load_data(resolve_data_path(None))
-    split = study_splits(data, 1302, max_train_samples=images)["train"]
-    x, y = split.x(data), np.eye(7, dtype=np.float32)[split.y(data)]
-    model = bench_model(model_name)
     # What a run's fit reads: Keras's stock array pipeline would add tf.data's autotuner waits at the
     # epoch's end, idle seconds that are no precision's (docs/performance.md, "The 'slow bfloat16
     # processes' were waits at the epoch's end").
-    inputs = fit_inputs(x, y, (x[:64], y[:64]), batch_size=64, shuffle=True)
-    del inputs["validation_data"]
-    model.fit(x[:128], y[:128], batch_size=64, epochs=1, verbose=0)  # compilation outside the timing
+    model, x, _, inputs = warmed_up_on_real_images(model_name, images)
     seconds = []
     for _ in range(rounds):
         started = time.perf_counter()

@@ -34,24 +34,11 @@ def child(model_name: str, images: int, epochs: int, pipeline: str, policy: str)
 
     start_backend("cpu")
     import keras
-    import numpy as np
-    from models import bench_model
-
-    from fer_bench.data.source import load_data, resolve_data_path
-    from fer_bench.data.splits import study_splits
-    from fer_bench.training.inputs import fit_inputs
+    from models import warmed_up_on_real_images
 
     keras.config.set_dtype_policy(policy)
-    data = load_data(resolve_data_path(None))
-    split = study_splits(data, 1302, max_train_samples=images)["train"]
-    x, y = split.x(data), np.eye(7, dtype=np.float32)[split.y(data)]
-    model = bench_model(model_name)
-    model.fit(x[:128], y[:128], batch_size=64, epochs=1, verbose=0)  # compilation outside the timing
-    if pipeline == "runner":
-        inputs = fit_inputs(x, y, (x[:64], y[:64]), batch_size=64, shuffle=True)
-        del inputs["validation_data"]
-    else:
-        inputs = {"x": x, "y": y, "batch_size": 64, "shuffle": True}
+    model, x, y, runner = warmed_up_on_real_images(model_name, images)
+    inputs = runner if pipeline == "runner" else {"x": x, "y": y, "batch_size": 64, "shuffle": True}
     for _ in range(epochs):
         ticks, cpu, wall = machine_ticks(), time.process_time(), time.perf_counter()
         model.fit(**inputs, epochs=1, verbose=0)
